@@ -1,0 +1,178 @@
+"""`usage-report`, the command line.
+
+Exit codes: 0 ok, 2 bad input, 3 database unreachable or refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from typing import NoReturn
+
+from .api import Source, connect, resolve_config
+from .config import ConfigError, check_object_id, check_timezone
+from .cube import UNASSIGNED, UNATTRIBUTED, Cube, query_cube
+from .db import DatabaseError
+from .formats import dumps, table_csv, table_json, table_text
+from .periods import (
+    GRANULARITIES,
+    DateRange,
+    buckets,
+    choose_granularity,
+    default_range,
+    last_n_days,
+    parse_date,
+    today_in,
+)
+from .tables import agent_table, organization_table, platform_table
+
+EXIT_OK, EXIT_INPUT, EXIT_DATABASE, EXIT_FAILED = 0, 2, 3, 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="TOML config (default: $USAGE_CONFIG, else built-in defaults)",
+    )
+    p.add_argument("--demo", action="store_true", help="use the embedded demo database")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="usage-report", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("table", help="print a usage table (billable conversations)")
+    t.add_argument("--scope", choices=("platform", "org", "agent"), default="platform")
+    t.add_argument("--org", metavar="ID", help="organization id (24 hex) or 'unassigned'")
+    t.add_argument("--agent", metavar="ID", help="agent (bot) id (24 hex) or 'unattributed'")
+    t.add_argument("--start", metavar="YYYY-MM-DD")
+    t.add_argument("--end", metavar="YYYY-MM-DD")
+    t.add_argument("--last-days", type=int, metavar="N", help="the last N days including today")
+    t.add_argument("--as-of", metavar="YYYY-MM-DD", help="the day the default range is relative to")
+    t.add_argument("--granularity", choices=GRANULARITIES, default="auto")
+    t.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
+    t.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _common(t)
+
+    d = sub.add_parser("demo-db", help="run the embedded demo database in the foreground")
+    d.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
+    )
+    return parser
+
+
+def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
+    if args.last_days is not None and (args.start or args.end):
+        raise ConfigError("--last-days: give either --last-days or --start/--end, not both")
+    if bool(args.start) != bool(args.end):
+        raise ConfigError("--start/--end: give both, or neither for the default range")
+    as_of = parse_date(args.as_of, "--as-of") if args.as_of else today_in(timezone)
+    if args.start:
+        return DateRange(parse_date(args.start, "--start"), parse_date(args.end, "--end"), timezone)
+    if args.last_days is not None:
+        return last_n_days(args.last_days, as_of, timezone)
+    return default_range(as_of, months=months, timezone=timezone)
+
+
+def _as_of(args: argparse.Namespace) -> date | None:
+    return parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) else None
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    if args.scope == "org" and not args.org:
+        raise ConfigError("--scope org: needs --org ID")
+    if args.scope == "agent" and not args.agent:
+        raise ConfigError("--scope agent: needs --agent ID")
+    org = (
+        None
+        if not args.org
+        else UNASSIGNED
+        if args.org == UNASSIGNED
+        else check_object_id(args.org, "--org")
+    )
+    agent = (
+        None
+        if not args.agent
+        else UNATTRIBUTED
+        if args.agent == UNATTRIBUTED
+        else check_object_id(args.agent, "--agent")
+    )
+    config = resolve_config(args.config, demo=args.demo)
+    zone = check_timezone(args.tz, "--tz") if args.tz else config.timezone
+    rng = _range(args, zone, config.months)
+    grain = choose_granularity(rng, args.granularity)
+    src: Source = connect(args.config, demo=args.demo, as_of=_as_of(args))
+    cube: Cube = query_cube(src.db, rng, src.config)
+    if args.scope == "platform":
+        table, what = platform_table(cube, grain), "by organization"
+    elif args.scope == "org":
+        assert org is not None
+        table, what = organization_table(cube, org, grain), f"by agent of organization {org}"
+    else:
+        assert agent is not None
+        table, what = agent_table(cube, agent, org, grain), f"of agent {agent}"
+    bks = buckets(rng, grain)
+    if args.format == "json":
+        sys.stdout.write(dumps(table_json(table, bks, cube, grain)))
+    elif args.format == "csv":
+        sys.stdout.write(table_csv(table))
+    else:
+        excluded = ", ".join(e.name for e in cube.exclusions) or "none"
+        title = f"Billable conversations {what}, {rng.describe()}"
+        footer = f"Counted: {cube.rule}. Excluded organizations: {excluded}."
+        sys.stdout.write(table_text(table, bks, title, footer))
+    if table.height == 0:
+        print("No billable conversations in this range for this selection.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_demo_db(args: argparse.Namespace) -> int:
+    src = connect(demo=True, as_of=_as_of(args))
+    uri = src.config.mongodb_uri
+    print(
+        f"Demo database running. Connection string:\n  {uri}\n"
+        f"Use it with:  export USAGE_MONGODB_URI='{uri}'\nPress Ctrl-C to stop.",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
+    return EXIT_OK
+
+
+COMMANDS = {"table": cmd_table, "demo-db": cmd_demo_db}
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt  # so `finally` and atexit stop the embedded server
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"usage-report: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except DatabaseError as exc:
+        print(f"usage-report: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    except KeyboardInterrupt:
+        print("usage-report: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
