@@ -1,0 +1,115 @@
+"""Fixtures: a real SecantusDB server (never a mock of pymongo) and trap-laden data."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from usage_lib.embedded import EmbeddedMongo
+
+ORGS = [str(ObjectId(f"{0x6600000 + i:08x}" + "0" * 16)) for i in range(4)]
+EXCLUDED_ORG = "6700000000000000000000aa"
+BOTS = [f"{0x6800000 + i:08x}" + "1" * 16 for i in range(5)]
+DELETED_BOT = "69000000000000000000dead"
+
+
+@pytest.fixture(scope="session")
+def mongo() -> Iterator[EmbeddedMongo]:
+    with EmbeddedMongo(":memory:") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def client(mongo: EmbeddedMongo) -> Iterator[MongoClient[dict[str, Any]]]:
+    with MongoClient(mongo.uri) as c:
+        yield c
+
+
+def trap_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, Any]]:
+    """Requests with every trap of DOMAIN.md, many of them within minutes of midnight."""
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n):
+        day = start + timedelta(days=rng.randrange(days))
+        if rng.random() < 0.5:  # near a midnight somewhere between UTC-10 and UTC+14
+            when = day + timedelta(
+                hours=rng.choice([-10, -8, -5, -4, 0, 1, 2, 5.5, 9, 14]),
+                minutes=rng.choice([-1, 0, 1]),
+                seconds=rng.randrange(60),
+            )
+        else:
+            when = day + timedelta(seconds=rng.randrange(86400))
+        org = rng.choice(ORGS + [EXCLUDED_ORG])
+        doc: dict[str, Any] = {
+            "_id": ObjectId(),
+            "createdAt": when,
+            "status": rng.choice([1000, 1000, 1000, 1000, 200, 100, 150, 50]),
+            "id_project": "p",
+            "channel": {"name": "chat21"},
+        }
+        org_form = rng.random()
+        if org_form < 0.55:
+            doc["id_organization"] = ObjectId(org)
+        elif org_form < 0.80:
+            doc["id_organization"] = org  # older data: the 24-hex string
+        elif org_form < 0.85:
+            doc["id_organization"] = org.upper()
+        elif org_form < 0.92:
+            pass  # no organization at all
+        else:
+            doc["id_organization"] = rng.choice([None, ""])
+        test = rng.random()
+        if test < 0.15:
+            doc["isTestMode"] = True
+        elif test < 0.35:
+            doc["isTestMode"] = False
+        elif test < 0.40:
+            doc["isTestMode"] = "true"  # only boolean true excludes
+        depth = rng.random()
+        if depth < 0.8:
+            doc["depth"] = rng.randint(0, 8)
+        elif depth < 0.9:
+            doc["depth"] = None
+        bot = rng.choice(BOTS + [DELETED_BOT])
+        shape = rng.random()
+        if shape < 0.45:
+            doc["attributes"] = {"bot_id": bot}
+            doc["participantsBots"] = [bot]
+        elif shape < 0.65:
+            doc["attributes"] = {"bot_id": bot}
+            doc["participantsBots"] = []  # handed to a human
+        elif shape < 0.75:
+            doc["participantsBots"] = [bot]  # old data: no attributes.bot_id
+        elif shape < 0.80:
+            doc["attributes"] = {"bot_id": ""}
+            doc["participantsBots"] = [bot]
+        elif shape < 0.90:
+            doc["attributes"] = {}  # human only
+        docs.append(doc)
+    return docs
+
+
+@pytest.fixture(scope="session")
+def traps(
+    client: MongoClient[dict[str, Any]],
+) -> tuple[Database[dict[str, Any]], list[dict[str, Any]]]:
+    """A database named `traps` over Dec 2025 - Apr 2026 (year end, both DST changes)."""
+    docs = trap_docs(4000, seed=11, start=datetime(2025, 12, 20), days=120)
+    db = client["traps"]
+    db.requests.drop()
+    db.requests.insert_many([dict(d) for d in docs])
+    db.organizations.drop()
+    db.organizations.insert_many(
+        [{"_id": ObjectId(o), "name": f"Org {i}"} for i, o in enumerate(ORGS)]
+        + [{"_id": ObjectId(EXCLUDED_ORG), "name": "Internal"}]
+    )
+    db.faq_kbs.drop()
+    db.faq_kbs.insert_many([{"_id": ObjectId(b), "name": f"Bot {i}"} for i, b in enumerate(BOTS)])
+    return db, docs

@@ -1,0 +1,215 @@
+"""`usage-report table`: the JSON contract, exit codes and messages."""
+
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import oracle
+import pytest
+from conftest import EXCLUDED_ORG, ORGS
+
+from usage_lib.cli import main
+
+BIN = Path(sys.executable).with_name("usage-report")
+
+
+@pytest.fixture
+def env(mongo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "usage.toml"
+    config.write_text(f'[[exclude]]\nid = "{EXCLUDED_ORG}"\nname = "Internal"\nreason = "staff"\n')
+    monkeypatch.setenv("USAGE_MONGODB_URI", mongo.uri)
+    monkeypatch.setenv("USAGE_MONGODB_DB", "traps")
+    monkeypatch.delenv("USAGE_CONFIG", raising=False)
+    return config
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["table", "--format", "json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_contract_and_numbers(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, docs = traps
+    out = run_json(capsys, "--config", str(env), "--start", "2025-12-20", "--end", "2026-04-18")
+    assert list(out) == ["range", "metrics", "buckets", "rows", "totals", "excluded"]
+    assert out["range"] == {
+        "start": "2025-12-20",
+        "end": "2026-04-18",
+        "granularity": "month",
+        "timezone": "UTC",
+    }
+    assert out["metrics"] == ["conversations"]
+    assert out["buckets"][0] == {
+        "key": "2025-12",
+        "label": "Dec 20 – 31, 2025",
+        "start": "2025-12-20",
+        "end": "2025-12-31",
+    }
+    assert out["buckets"][1] == {
+        "key": "2026-01",
+        "label": "Jan 2026",
+        "start": "2026-01-01",
+        "end": "2026-01-31",
+    }
+    assert [b["key"] for b in out["buckets"]] == [
+        "2025-12",
+        "2026-01",
+        "2026-02",
+        "2026-03",
+        "2026-04",
+    ]
+    row = out["rows"][0]
+    assert (
+        list(row) == ["id", "name", "type", "buckets", "totals"] and row["type"] == "organization"
+    )
+    assert set(row["buckets"]) == {b["key"] for b in out["buckets"]}
+    assert out["excluded"] == [{"id": EXCLUDED_ORG, "name": "Internal", "reason": "staff"}]
+    expected = oracle.counts(
+        docs, date(2025, 12, 20), date(2026, 4, 18), "UTC", "month", {EXCLUDED_ORG}
+    )
+    assert oracle.from_json(out) == expected
+    grand = sum(sum(v.values()) for v in expected.values())
+    assert out["totals"]["totals"] == {"conversations": grand}
+    assert sum(v["conversations"] for v in out["totals"]["buckets"].values()) == grand
+
+
+@pytest.mark.parametrize(
+    ("args", "grain", "tz"),
+    [
+        (
+            ["--start", "2025-12-24", "--end", "2026-01-09", "--tz", "Pacific/Auckland"],
+            "week",
+            "Pacific/Auckland",
+        ),
+        (
+            ["--start", "2026-03-27", "--end", "2026-03-31", "--tz", "Europe/London"],
+            "day",
+            "Europe/London",
+        ),
+        (["--last-days", "10", "--as-of", "2026-01-03", "--granularity", "day"], "day", "UTC"),
+    ],
+)
+def test_json_other_granularities_and_zones(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str], args: list[str], grain: str, tz: str
+) -> None:
+    _, docs = traps
+    out = run_json(capsys, "--config", str(env), *args)
+    start, end = (date.fromisoformat(out["range"][k]) for k in ("start", "end"))
+    assert (out["range"]["granularity"], out["range"]["timezone"]) == (grain, tz)
+    assert oracle.from_json(out) == oracle.counts(docs, start, end, tz, grain, {EXCLUDED_ORG})
+
+
+def test_org_and_agent_scopes(traps: Any, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, docs = traps
+    span = ["--config", str(env), "--start", "2026-01-01", "--end", "2026-02-28"]
+    org = run_json(capsys, *span, "--scope", "org", "--org", ORGS[2].upper())
+    expected = oracle.counts(
+        docs,
+        date(2026, 1, 1),
+        date(2026, 2, 28),
+        "UTC",
+        "month",
+        {EXCLUDED_ORG},
+        by="agent",
+        org=ORGS[2],
+    )
+    assert oracle.from_json(org) == expected
+    assert org["rows"][-1]["id"] == "unattributed" and all(
+        r["type"] == "agent" for r in org["rows"]
+    )
+    platform = run_json(capsys, *span)
+    org_row = next(r for r in platform["rows"] if r["id"] == ORGS[2])
+    assert org["totals"]["totals"] == org_row["totals"]  # agent rows sum to the organization row
+    bot = org["rows"][0]["id"]
+    agent = run_json(capsys, *span, "--scope", "agent", "--agent", bot, "--org", ORGS[2])
+    assert [r["id"] for r in agent["rows"]] == [bot] and agent["rows"][0]["totals"] == org["rows"][
+        0
+    ]["totals"]
+
+
+def test_default_range_is_six_full_months(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "--config", str(env), "--as-of", "2026-04-18")
+    assert out["range"] == {
+        "start": "2025-10-01",
+        "end": "2026-03-31",
+        "granularity": "month",
+        "timezone": "UTC",
+    }
+    assert len(out["buckets"]) == 6
+
+
+def test_text_and_csv_formats(traps: Any, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    span = ["--config", str(env), "--start", "2026-01-01", "--end", "2026-02-28"]
+    assert main(["table", *span]) == 0
+    text = capsys.readouterr().out
+    assert "Jan 2026" in text and "Feb 2026" in text and "Excluded organizations: Internal" in text
+    assert main(["table", "--format", "csv", *span]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header == "id,name,type,2026-01,2026-02,total"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-13-01", "--end", "2026-12-31"], "--start: '2026-13-01' is not a date"),
+        (["--start", "2026-02-01", "--end", "2026-01-01"], "after"),
+        (["--start", "2026-02-01"], "give both"),
+        (["--tz", "Moon/Base"], "unknown time zone"),
+        (["--scope", "org", "--org", "123"], "--org: '123' is not"),
+        (["--scope", "org"], "needs --org"),
+        (["--scope", "agent", "--agent", "zz"], "--agent"),
+        (["--granularity", "year"], "invalid choice"),
+        (["--format", "xml"], "invalid choice"),
+        (["--as-of", "yesterday"], "--as-of"),
+        (["--last-days", "0"], "--last-days"),
+        (["--last-days", "3", "--start", "2026-01-01", "--end", "2026-01-02"], "either"),
+        (["--start", "2020-01-01", "--end", "2026-01-01", "--granularity", "day"], "longer"),
+        (["--bogus"], "unrecognized arguments"),
+        (["--config", "/no/such.toml"], "not found"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    env: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(["table", *args])
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_bad_config_key_exits_2(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[report]\nzone = 'UTC'\n")
+    assert main(["table", "--config", str(bad)]) == 2
+    assert "report.zone: unknown key" in capsys.readouterr().err
+
+
+def test_unreachable_database_exits_3_quickly_without_the_password() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "USAGE_MONGODB_URI": "mongodb://reader:s3cretPW@127.0.0.1:9/?directConnection=true",
+    }
+    started = time.monotonic()
+    done = subprocess.run([str(BIN), "table"], env=env, capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 3, done.stderr
+    assert elapsed < 10
+    assert "unreachable" in done.stderr and "127.0.0.1:9" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "s3cretPW" not in done.stderr + done.stdout
+
+
+def test_malformed_connection_string_exits_2() -> None:
+    env = {"PATH": "/usr/bin:/bin", "USAGE_MONGODB_URI": "mongodb://user:pw@"}
+    done = subprocess.run([str(BIN), "table"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "USAGE_MONGODB_URI" in done.stderr and "pw" not in done.stderr
