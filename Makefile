@@ -4,29 +4,41 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test lint lab bench clean
+.PHONY: install report test lint lab notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name usage-lib --display-name usage-lib >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## The main job: the monthly report pack on the configured database, or the embedded demo one.
 report: $(STAMP)
-	$(BIN)/usage-report table
+	$(BIN)/usage-report run
 
 ## The whole suite: lint, types, unit, integration and notebook (nbval) tests.
 test: $(STAMP)
-	$(BIN)/ruff check usage_lib tests
-	$(BIN)/ruff format --check usage_lib tests
+	$(BIN)/ruff check usage_lib tests tools conftest.py
+	$(BIN)/ruff format --check usage_lib tests tools conftest.py
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest
+
+## JupyterLab on the configured database (or the demo one), with the project's kernel.
+lab: $(STAMP)
+	$(BIN)/usage-report lab
+
+## Re-execute the committed notebooks on the demo data (their outputs are what nbval checks).
+notebooks: $(STAMP)
+	for nb in notebooks/[0-9]_*.ipynb; do \
+	  env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=usage-lib "$$nb" || exit 1; \
+	done
 
 lint: $(STAMP)
-	$(BIN)/ruff check usage_lib tests && $(BIN)/ruff format --check usage_lib tests && $(BIN)/mypy
+	$(BIN)/ruff check usage_lib tests tools conftest.py && $(BIN)/ruff format --check usage_lib tests tools conftest.py && $(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .demo-db .pytest_cache .mypy_cache .ruff_cache

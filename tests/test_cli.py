@@ -10,8 +10,8 @@ from typing import Any
 
 import oracle
 import pytest
-from conftest import EXCLUDED_ORG, ORGS
 
+from conftest import EXCLUDED_ORG, ORGS
 from usage_lib.cli import main
 
 BIN = Path(sys.executable).with_name("usage-report")

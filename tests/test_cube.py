@@ -6,12 +6,12 @@ from typing import Any
 import oracle
 import polars as pl
 import pytest
-from conftest import BOTS, DELETED_BOT, EXCLUDED_ORG, ORGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
+from conftest import BOTS, DELETED_BOT, EXCLUDED_ORG, ORGS
 from usage_lib.config import Config, Exclusion, parse_config
 from usage_lib.cube import query_cube
 from usage_lib.periods import DateRange, choose_granularity

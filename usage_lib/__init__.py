@@ -7,6 +7,7 @@ ul.platform_table(cube)                  # organizations x months, with a total 
 ul.organization_table(cube, "<org id>")  # that organization's agents x months
 """
 
+from . import adoption, charts, checks, render
 from .api import Source, connect, load_cube
 from .config import Config, ConfigError, load_config
 from .cube import Cube
@@ -15,6 +16,10 @@ from .tables import agent_table, organization_table, platform_table, totals, wit
 
 __version__ = "0.1.0"
 __all__ = [
+    "adoption",
+    "charts",
+    "checks",
+    "render",
     "Config",
     "ConfigError",
     "Cube",

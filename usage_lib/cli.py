@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import NoReturn
 
 from .api import Source, connect, resolve_config
@@ -27,6 +30,7 @@ from .periods import (
     default_range,
     last_n_days,
     parse_date,
+    parse_month,
     today_in,
 )
 from .tables import agent_table, organization_table, platform_table
@@ -64,6 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
     t.add_argument("--format", choices=("table", "csv", "json"), default="table")
     _common(t)
+
+    r = sub.add_parser("run", help="make the monthly report pack (HTML) in reports/<YYYY-MM>/")
+    r.add_argument(
+        "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
+    )
+    r.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    _common(r)
+
+    lab = sub.add_parser(
+        "lab", help="JupyterLab on the notebooks, with the configured or demo database"
+    )
+    lab.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
+    )
+    _common(lab)
 
     d = sub.add_parser("demo-db", help="run the embedded demo database in the foreground")
     d.add_argument(
@@ -137,6 +157,49 @@ def cmd_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from .notebook import report_month
+    from .report import ReportError, run_pack
+
+    config = resolve_config(args.config, demo=args.demo)  # validate before any work
+    month = report_month(args.month) if args.month == "last" else args.month
+    parse_month(month, "--month")
+    del config
+    try:
+        pack = run_pack(
+            month, args.config, Path(args.out) if args.out else None, args.demo, not args.quiet
+        )
+    except ReportError as exc:
+        print(f"usage-report: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    m = pack.manifest
+    print(
+        f"Report pack for {m['month']}: {m['billable']['month']:,} billable conversations "
+        f"({m['source']}).\nOpen {pack.path / 'index.html'}"
+    )
+    return EXIT_OK
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Start JupyterLab with one shared database for every kernel (two demo servers cannot share a folder)."""
+    from .config import EXAMPLE_CONFIG
+    from .report import NOTEBOOK_DIR, ensure_kernel
+
+    src = connect(args.config, demo=args.demo, as_of=_as_of(args))
+    ensure_kernel()
+    env = dict(os.environ)
+    if src.demo:
+        env.update(
+            USAGE_MONGODB_URI=src.config.mongodb_uri or "",
+            USAGE_MONGODB_DB="tiledesk",
+            USAGE_CONFIG=str(args.config or EXAMPLE_CONFIG),
+        )
+    lab = Path(sys.executable).with_name("jupyter")
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run([str(lab), "lab", "--notebook-dir", str(NOTEBOOK_DIR)], env=env, check=False)
+    return EXIT_OK
+
+
 def cmd_demo_db(args: argparse.Namespace) -> int:
     src = connect(demo=True, as_of=_as_of(args))
     uri = src.config.mongodb_uri
@@ -151,7 +214,7 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"table": cmd_table, "demo-db": cmd_demo_db}
+COMMANDS = {"table": cmd_table, "run": cmd_run, "lab": cmd_lab, "demo-db": cmd_demo_db}
 
 
 def _terminate(signum: int, frame: object) -> NoReturn:

@@ -39,9 +39,12 @@ def free_port() -> int:
 class EmbeddedMongo:
     """A SecantusDB server process; use as a context manager or call stop()."""
 
-    def __init__(self, storage: str | Path = ":memory:", port: int | None = None) -> None:
+    def __init__(
+        self, storage: str | Path = ":memory:", port: int | None = None, auth: bool = False
+    ) -> None:
         self.storage = str(storage)
         self.port = port or free_port()
+        self.auth = auth  # require SCRAM authentication (users are created before, without it)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

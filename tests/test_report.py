@@ -1,0 +1,156 @@
+"""The report pack end to end: a read-only user, offline HTML, the manifest, no secrets, atomic publish."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import oracle
+import pytest
+from pymongo import MongoClient
+
+from usage_lib import report
+from usage_lib.config import EXAMPLE_CONFIG
+from usage_lib.demo_data import generate
+from usage_lib.embedded import EmbeddedMongo, load
+
+BIN = Path(sys.executable).with_name("usage-report")
+PASSWORD = "s3cret-PW-42"
+
+
+@pytest.fixture(scope="module")
+def read_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, list[dict[str, Any]], list[str]]]:
+    """A server with --auth holding a small demo dataset, and a user with only the read role."""
+    folder = tmp_path_factory.mktemp("auth") / "data"
+    data = generate((2026, 10), size=6_000)
+    with EmbeddedMongo(folder) as setup:
+        load(setup.uri, data)
+        with MongoClient(setup.uri) as client:
+            client.tiledesk.command(
+                "createUser", "reader", pwd=PASSWORD, roles=[{"role": "read", "db": "tiledesk"}]
+            )
+    with EmbeddedMongo(folder, auth=True) as server:
+        uri = f"mongodb://reader:{PASSWORD}@127.0.0.1:{server.port}/tiledesk?directConnection=true"
+        yield uri, data.requests, [e["id"] for e in data.exclusions]
+
+
+@pytest.fixture(scope="module")
+def pack(
+    read_only: tuple[str, list[dict[str, Any]], list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    uri, _, _ = read_only
+    out = tmp_path_factory.mktemp("reports")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "USAGE_MONGODB_URI": uri,
+        "USAGE_CONFIG": str(EXAMPLE_CONFIG),
+        "HOME": str(out),
+    }
+    done = subprocess.run(
+        [str(BIN), "run", "--month", "2026-10", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert PASSWORD not in done.stdout + done.stderr
+    assert "index.html" in done.stdout
+    return out / "2026-10"
+
+
+def test_pack_has_every_page_and_a_manifest(pack: Path) -> None:
+    names = {p.name for p in pack.iterdir()}
+    pages = {f"{nb.stem}.html" for nb in report.notebooks()}
+    assert {"index.html", "manifest.json", *pages} <= names
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["month"] == "2026-10" and manifest["range"] == {
+        "start": "2026-05-01",
+        "end": "2026-10-31",
+    }
+    assert manifest["timezone"] == "UTC" and "status 1000" in manifest["rule"]
+    assert [e["name"] for e in manifest["exclusions"]] == [
+        "Acme AI (internal)",
+        "Demo Sandbox",
+        "Partner Test Org",
+    ]
+    assert set(manifest["notebooks"]) == {nb.stem for nb in report.notebooks()}
+    assert manifest["source"] == "configured database"
+
+
+def test_manifest_numbers_equal_the_independent_count(pack: Path, read_only: Any) -> None:
+    _, docs, excluded = read_only
+    manifest = json.loads((pack / "manifest.json").read_text())
+    from datetime import date
+
+    expected = oracle.counts(
+        docs, date(2026, 5, 1), date(2026, 10, 31), "UTC", "month", set(excluded)
+    )
+    by_month: dict[str, int] = {}
+    for buckets in expected.values():
+        for key, n in buckets.items():
+            by_month[key] = by_month.get(key, 0) + n
+    assert manifest["billable"]["by_month"] == by_month
+    assert manifest["billable"]["month"] == by_month["2026-10"]
+    assert manifest["rows"]["organizations"] == len(expected)
+    html = (pack / "1_platform.html").read_text()
+    for n in [*by_month.values(), sum(by_month.values())]:
+        assert f">{n:,}<" in html  # the monthly totals row shows the same numbers
+
+
+def test_pages_are_self_contained(pack: Path) -> None:
+    for page in pack.glob("*.html"):
+        html = re.sub(
+            r"/\*.*?\*/", "", page.read_text(), flags=re.S
+        )  # CSS comments carry credits URLs
+        assert not re.search(r"<script[^>]+src=", html), page.name
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), page.name
+        assert not re.search(r"url\(\s*[\"']?(https?:)?//", html), page.name
+        assert "@import" not in html
+    platform = (pack / "1_platform.html").read_text()
+    assert "data:image/png;base64," in platform  # the chart is inline
+
+
+def test_no_secret_in_any_file(pack: Path, read_only: Any) -> None:
+    uri = read_only[0]
+    for path in pack.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSWORD.encode() not in data and uri.encode() not in data, path.name
+    executed = nbformat.read(pack / "1_platform.ipynb", as_version=4)
+    parameters = executed.metadata["papermill"]["parameters"]
+    assert set(parameters) == {"month", "cube_path", "config_path"}
+
+
+def test_a_failed_run_leaves_the_previous_pack(
+    pack: Path, read_only: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = pack.parent
+    before = {p.name: p.read_bytes() for p in pack.iterdir()}
+    broken = tmp_path / "notebooks"
+    shutil.copytree(report.NOTEBOOK_DIR, broken)
+    nb = nbformat.read(broken / "2_agents.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+    nbformat.write(nb, broken / "2_agents.ipynb")
+    monkeypatch.setattr(report, "NOTEBOOK_DIR", broken)
+    monkeypatch.setenv("USAGE_MONGODB_URI", read_only[0])
+    with pytest.raises(report.ReportError, match="2_agents.ipynb failed.*boom"):
+        report.run_pack("2026-10", out_dir=out, progress=False)
+    assert {p.name: p.read_bytes() for p in pack.iterdir()} == before
+    failed = list((out / "failed").glob("2026-10-*/2_agents.ipynb"))
+    assert len(failed) == 1 and "papermill-error-cell" in failed[0].read_text()
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".previous-*"))
+
+
+def test_bad_month_exits_2() -> None:
+    done = subprocess.run(
+        [str(BIN), "run", "--month", "2026-13"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "--month" in done.stderr

@@ -1,0 +1,101 @@
+"""Write the report notebooks' sources (run once when their cells change, then execute them).
+
+The notebooks stay thin: a literal-only parameters cell, then calls into usage_lib.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent / "notebooks"
+SETUP = "import usage_lib as ul\nfrom usage_lib import notebook as nb\n\ncube = nb.report_cube(month, cube_path, config_path)\nmonth = nb.report_month(month)"
+PARAMS = (
+    "# Parameters (literals only; secrets come from the environment)\n"
+    'month = "2026-10"  # the report month, YYYY-MM ("last" for the last full month)\n'
+    'cube_path = ""  # set by `usage-report run`: the cube it read once for the whole pack\n'
+    'config_path = ""  # a TOML config; empty: $USAGE_CONFIG or the defaults'
+)
+
+NOTEBOOKS = {
+    "1_platform": [
+        new_markdown_cell(
+            "# Platform usage\nBillable conversations per customer organization, by month."
+        ),
+        new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
+        new_code_cell(SETUP),
+        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_markdown_cell("## Headline"),
+        new_code_cell("nb.show(ul.render.headline_cards(ul.adoption.headline(cube, month)))"),
+        new_markdown_cell("## Organizations by month"),
+        new_code_cell(
+            "nb.show(ul.render.usage_table(ul.platform_table(cube, 'month'), cube, 'month'))"
+        ),
+        new_markdown_cell("## Trend"),
+        new_code_cell("ul.charts.trend_chart(cube, top=6)"),
+    ],
+    "2_agents": [
+        new_markdown_cell(
+            "# Agents\nBillable conversations per agent, by month, for each organization."
+        ),
+        new_code_cell(
+            PARAMS + '\norg_id = ""  # one organization (24 hex); empty: every organization',
+            metadata={"tags": ["parameters"]},
+        ),
+        new_code_cell(SETUP),
+        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(nb.agent_sections(cube, org_id))"),
+    ],
+    "3_adoption": [
+        new_markdown_cell(
+            "# Adoption and trends\nActive, new, returning and dormant organizations; growth; movers."
+        ),
+        new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
+        new_code_cell(SETUP),
+        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_markdown_cell(
+            "## Activity by month\nNew: first active in the window. Returning: active again after a "
+            "month without. Dormant: active the month before, not this month."
+        ),
+        new_code_cell(
+            "nb.show(ul.render.frame_table(\n"
+            "    ul.adoption.activity(cube).drop('month'),\n"
+            "    {'label': 'Month', 'billable': 'Billable', 'growth': 'Growth', 'active_organizations': 'Active orgs',\n"
+            "     'active_agents': 'Active agents', 'new': 'New', 'returning': 'Returning', 'dormant': 'Dormant'},\n"
+            "    percent_columns=('growth',),\n"
+            "))"
+        ),
+        new_code_cell("ul.charts.adoption_chart(cube)"),
+        new_markdown_cell("## Biggest movers against the previous month"),
+        new_code_cell(
+            "nb.show(ul.render.frame_table(ul.adoption.movers(cube, month), "
+            "{'name': 'Organization', 'change_pct': 'Change %'}, percent_columns=('change_pct',)))"
+        ),
+        new_markdown_cell("## Organizations that started within the window"),
+        new_code_cell(
+            "nb.show(ul.render.frame_table(ul.adoption.starters(cube), {'name': 'Organization'}))"
+        ),
+    ],
+    "4_data_checks": [
+        new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),
+        new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
+        new_code_cell(SETUP),
+        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell(
+            "for finding in ul.checks.all_checks(cube):\n"
+            "    nb.show(f'<h3>{finding.title}</h3>' + ul.render.note(finding.sentence)\n"
+            "            + ul.render.frame_table(finding.frame, percent_columns=('share',)))"
+        ),
+    ],
+}
+
+for name, cells in NOTEBOOKS.items():
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "usage-lib",
+        "display_name": "usage-lib",
+        "language": "python",
+    }
+    notebook.metadata["language_info"] = {"name": "python"}
+    nbformat.write(notebook, ROOT / f"{name}.ipynb")
+    print("wrote", ROOT / f"{name}.ipynb")

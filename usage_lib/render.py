@@ -1,0 +1,128 @@
+"""HTML pieces with inline styles: readable in a browser, in JupyterLab and in any mail client."""
+
+from __future__ import annotations
+
+from html import escape
+
+import polars as pl
+
+from .adoption import Headline
+from .cube import Cube
+from .tables import KEY_COLUMNS, table_buckets, totals
+
+FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
+TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"
+TH = "padding:4px 8px;border-bottom:2px solid #444;text-align:right;white-space:nowrap;"
+TH_LEFT = TH.replace("text-align:right", "text-align:left")
+TD = "padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap;"
+TD_LEFT = TD.replace("text-align:right", "text-align:left") + "white-space:normal;"
+TOTAL = "font-weight:bold;border-top:2px solid #444;"
+
+
+def number(value: int | float | None) -> str:
+    """Thousands separators; a dash for zero or nothing."""
+    if value is None or value == 0:
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def percent(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0%}" if signed else f"{value:.1%}"
+
+
+def usage_table(
+    table: pl.DataFrame, cube: Cube, granularity: str = "auto", first: str = "Organization"
+) -> str:
+    """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals row."""
+    labels = {b.key: b.label for b in table_buckets(cube, granularity)}
+    keys = [c for c in table.columns if c not in (*KEY_COLUMNS, "total")]
+    head = f'<th style="{TH_LEFT}">{escape(first)}</th>' + "".join(
+        f'<th style="{TH}">{escape(labels.get(k, k))}</th>' for k in keys
+    )
+    head += f'<th style="{TH}">Total</th>'
+    rows = []
+    for r in table.iter_rows(named=True):
+        cells = "".join(f'<td style="{TD}">{number(r[k])}</td>' for k in keys)
+        rows.append(
+            f'<tr><td style="{TD_LEFT}">{escape(str(r["name"]))}</td>{cells}'
+            f'<td style="{TD}font-weight:bold;">{number(r["total"])}</td></tr>'
+        )
+    sums = totals(table)
+    foot = "".join(f'<td style="{TD}{TOTAL}">{number(sums[k])}</td>' for k in keys)
+    rows.append(
+        f'<tr><td style="{TD_LEFT}{TOTAL}">Total</td>{foot}<td style="{TD}{TOTAL}">{number(sums["total"])}</td></tr>'
+    )
+    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def frame_table(
+    frame: pl.DataFrame,
+    headers: dict[str, str] | None = None,
+    percent_columns: tuple[str, ...] = (),
+) -> str:
+    """Any small frame as an HTML table: text left, numbers right, dashes for zero."""
+    headers = headers or {}
+    if frame.height == 0:
+        return f'<p style="{FONT}color:#666;">None.</p>'
+    head = "".join(
+        f'<th style="{TH if frame.schema[c].is_numeric() else TH_LEFT}">{escape(headers.get(c, c))}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for r in frame.iter_rows(named=True):
+        cells = []
+        for c in frame.columns:
+            v = r[c]
+            if c in percent_columns:
+                cells.append(
+                    f'<td style="{TD}">{percent(v, signed=True) if "change" in c else percent(v)}</td>'
+                )
+            elif frame.schema[c].is_numeric():
+                cells.append(f'<td style="{TD}">{number(v)}</td>')
+            else:
+                cells.append(f'<td style="{TD_LEFT}">{escape("" if v is None else str(v))}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def counted_line(cube: Cube, source: str = "") -> str:
+    """The line under every title: exactly what is counted."""
+    excluded = ", ".join(e.name for e in cube.exclusions) or "none"
+    text = (
+        f"Counted: billable conversations ({cube.rule}), by conversation start date, "
+        f"{cube.range.describe()}. Excluded organizations: {excluded}."
+    )
+    if source:
+        text += f" Source: {source}."
+    return f'<p style="{FONT}font-size:13px;color:#444;margin:4px 0 12px 0;">{escape(text)}</p>'
+
+
+def headline_cards(h: Headline) -> str:
+    new = ", ".join(h.new_organizations) if h.new_organizations else "none"
+    items = [
+        ("Billable conversations", f"{h.billable:,}", h.change_text()),
+        (
+            "Active organizations",
+            f"{h.active_organizations:,}",
+            "with at least one billable conversation",
+        ),
+        ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
+        ("New organizations", f"{len(h.new_organizations):,}", new),
+    ]
+    cells = "".join(
+        f'<td style="padding:8px 14px;border:1px solid #ddd;vertical-align:top;text-align:left;{FONT}">'
+        f'<div style="font-size:12px;color:#666;">{escape(label)}</div>'
+        f'<div style="font-size:24px;font-weight:bold;">{escape(value)}</div>'
+        f'<div style="font-size:12px;color:#444;">{escape(note)}</div></td>'
+        for label, value, note in items
+    )
+    return (
+        f'<h3 style="{FONT}margin:8px 0;">{escape(h.label)}</h3>'
+        f'<table style="border-collapse:collapse;"><tr>{cells}</tr></table>'
+    )
+
+
+def note(text: str) -> str:
+    return f'<p style="{FONT}font-size:13px;color:#444;">{escape(text)}</p>'

@@ -1,0 +1,208 @@
+"""The monthly report pack: one data pass, every notebook through papermill, offline HTML.
+
+reports/<YYYY-MM>/ is replaced only when every notebook succeeded; a failed run
+leaves the previous pack as it was and keeps its notebooks in reports/failed/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from nbconvert import HTMLExporter
+
+from . import __version__
+from .adoption import headline
+from .api import connect
+from .config import PROJECT_ROOT
+from .cube import Cube, query_cube
+from .periods import months_ending, parse_month
+from .render import FONT, counted_line, headline_cards
+from .tables import platform_table, totals
+
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+REPORTS_DIR = PROJECT_ROOT / "reports"
+KERNEL = "usage-lib"
+
+
+class ReportError(RuntimeError):
+    """The pack could not be made (exit code 1); the previous pack is untouched."""
+
+
+@dataclass(frozen=True)
+class Pack:
+    path: Path
+    manifest: dict[str, Any]
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOK_DIR.glob("[0-9]_*.ipynb"))
+
+
+def ensure_kernel() -> None:
+    """Register this environment's Python as the `usage-lib` kernel if it is missing."""
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL)
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=KERNEL, display_name="usage-lib", prefix=sys.prefix)
+
+
+def export_html(notebook_path: Path) -> str:
+    """Inputs hidden; the template drops the CDN scripts, so the page is self-contained."""
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    return body
+
+
+def _index(month_label: str, cube: Cube, pages: list[tuple[str, str]], head: str) -> str:
+    links = "".join(f'<li><a href="{escape(f)}">{escape(t)}</a></li>' for f, t in pages)
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Usage report, {escape(month_label)}</title>'
+        f'</head><body style="{FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
+        f"<h1>Usage report, {escape(month_label)}</h1>{counted_line(cube)}{head}"
+        f"<h2>Pages</h2><ul>{links}</ul></body></html>"
+    )
+
+
+def _title(notebook_path: Path) -> str:
+    first = nbformat.read(notebook_path, as_version=4).cells[0].source.splitlines()[0]
+    return first.lstrip("# ").strip()
+
+
+def run_pack(
+    month: str,
+    config_path: str | None = None,
+    out_dir: Path | None = None,
+    demo: bool = False,
+    progress: bool = True,
+) -> Pack:
+    import papermill as pm  # slow to import: only when a pack is made
+
+    year, m = parse_month(month)
+    key = f"{year:04d}-{m:02d}"
+    out = Path(out_dir or REPORTS_DIR)
+    after = date(year + m // 12, m % 12 + 1, 1)
+    src = connect(config_path, demo=demo, as_of=after)
+    window = months_ending(year, m, src.config.months, src.config.timezone)
+    ensure_kernel()
+
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".staging-{key}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        started = time.perf_counter()
+        cube = query_cube(src.db, window, src.config)
+        cube_path = cube.save(staging / "cube.parquet")
+        data_s = time.perf_counter() - started
+        _log(progress, f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
+
+        timings: dict[str, dict[str, float]] = {}
+        pages = []
+        for source in notebooks():
+            executed = staging / source.name
+            _log(progress, f"Running {source.name} ...")
+            t0 = time.perf_counter()
+            try:
+                pm.execute_notebook(
+                    str(source),
+                    str(executed),
+                    parameters={
+                        "month": key,
+                        "cube_path": str(cube_path.resolve()),
+                        "config_path": "",
+                    },
+                    kernel_name=KERNEL,
+                    progress_bar=progress,
+                    cwd=str(NOTEBOOK_DIR),
+                )
+            except pm.PapermillExecutionError as exc:
+                kept = _keep_failed(out, key, staging)
+                raise ReportError(
+                    f"{source.name} failed ({exc.ename}: {exc.evalue}); the previous pack is untouched; "
+                    f"the failed notebook is in {kept}"
+                ) from None
+            t1 = time.perf_counter()
+            html_name = source.with_suffix(".html").name
+            (staging / html_name).write_text(export_html(executed), encoding="utf-8")
+            timings[source.stem] = {
+                "execute_s": round(t1 - t0, 2),
+                "export_s": round(time.perf_counter() - t1, 2),
+            }
+            pages.append((html_name, _title(source)))
+
+        table = platform_table(cube, "month")
+        head = headline(cube, key)
+        sums = totals(table)
+        manifest = {
+            "month": key,
+            "range": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+            "timezone": window.timezone,
+            "rule": cube.rule,
+            "exclusions": [e.__dict__ for e in cube.exclusions],
+            "library_version": __version__,
+            "data_as_of": cube.read_at.isoformat(),
+            "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "source": "embedded demo database" if src.demo else "configured database",
+            "data_pass_s": round(data_s, 2),
+            "notebooks": timings,
+            "rows": {"cube": cube.frame.height, "organizations": table.height},
+            "billable": {
+                "month": head.billable,
+                "by_month": {k: v for k, v in sums.items() if k != "total"},
+                "total": sums["total"],
+            },
+            "pages": [f for f, _ in pages],
+        }
+        (staging / "index.html").write_text(
+            _index(head.label, cube, pages, headline_cards(head)), encoding="utf-8"
+        )
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        final = _publish(staging, out / key)
+        return Pack(final, manifest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _keep_failed(out: Path, key: str, staging: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = out / "failed" / f"{key}-{stamp}"
+    kept.mkdir(parents=True, exist_ok=True)
+    for path in staging.glob("*.ipynb"):
+        shutil.copy2(path, kept / path.name)
+    return kept
+
+
+def _publish(staging: Path, final: Path) -> Path:
+    """Swap the new pack in with renames: readers see the old pack or the new one, never half."""
+    old = final.with_name(f".previous-{final.name}-{os.getpid()}")
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _log(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
