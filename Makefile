@@ -34,7 +34,8 @@ lab: $(STAMP)
 notebooks: $(STAMP)
 	for nb in notebooks/[0-9]_*.ipynb; do \
 	  env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.kernel_name=usage-lib "$$nb" || exit 1; \
+	    --ExecutePreprocessor.kernel_name=usage-lib --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
+	  $(BIN)/python tools/make_notebooks.py --strip-timing "$$nb"; \
 	done
 
 lint: $(STAMP)

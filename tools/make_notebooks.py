@@ -89,13 +89,29 @@ NOTEBOOKS = {
     ],
 }
 
-for name, cells in NOTEBOOKS.items():
-    notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "usage-lib",
-        "display_name": "usage-lib",
-        "language": "python",
-    }
-    notebook.metadata["language_info"] = {"name": "python"}
-    nbformat.write(notebook, ROOT / f"{name}.ipynb")
-    print("wrote", ROOT / f"{name}.ipynb")
+
+def strip_timing(path: Path) -> None:
+    """Drop per-cell execution timestamps, which only make noisy diffs."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["--strip-timing"]:
+        for path in sys.argv[2:]:
+            strip_timing(Path(path))
+    else:
+        for name, cells in NOTEBOOKS.items():
+            notebook = new_notebook(cells=cells)
+            notebook.metadata["kernelspec"] = {
+                "name": "usage-lib",
+                "display_name": "usage-lib",
+                "language": "python",
+            }
+            notebook.metadata["language_info"] = {"name": "python"}
+            nbformat.write(notebook, ROOT / f"{name}.ipynb")
+            print("wrote", ROOT / f"{name}.ipynb")
