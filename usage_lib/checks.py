@@ -25,9 +25,10 @@ def _labels(cube: Cube) -> dict[str, str]:
 def test_mode_months(cube: Cube) -> Finding:
     """Organization-months whose qualifying conversations were all in test mode."""
     labels = _labels(cube)
+    excluded = [e.id for e in cube.exclusions]
     frame = (
-        bucketed(cube, table_buckets(cube, "month"), "test_mode")
-        .filter(pl.col("excluded") == 0)
+        bucketed(cube, table_buckets(cube, "month"))
+        .filter(~pl.col("org_id").is_in(excluded))
         .group_by("org_name", "bucket")
         .agg(pl.col("billable").sum(), pl.col("test_mode").sum())
         .filter((pl.col("billable") == 0) & (pl.col("test_mode") > 0))
@@ -35,14 +36,14 @@ def test_mode_months(cube: Cube) -> Finding:
         .select(
             pl.col("org_name").alias("organization"),
             pl.col("bucket").replace_strict(labels).alias("month"),
-            pl.col("test_mode").alias("test_mode_conversations"),
+            pl.col("test_mode").alias("test-mode conversations"),
         )
     )
     if frame.height == 0:
         sentence = "No organization had a month in which all its conversations were in test mode."
     else:
         items = ", ".join(
-            f"{r['organization']} ({r['month']}, {r['test_mode_conversations']:,} test-mode conversations)"
+            f"{r['organization']} ({r['month']}, {r['test-mode conversations']:,} test-mode conversations)"
             for r in frame.iter_rows(named=True)
         )
         sentence = (
