@@ -196,7 +196,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
         )
     lab = Path(sys.executable).with_name("jupyter")
     with contextlib.suppress(KeyboardInterrupt):
-        subprocess.run([str(lab), "lab", "--notebook-dir", str(NOTEBOOK_DIR)], env=env, check=False)
+        command = [str(lab), "lab", "--notebook-dir", str(NOTEBOOK_DIR)]
+        command += (
+            ["--allow-root"] if os.geteuid() == 0 else []
+        )  # containers and CI machines run as root
+        subprocess.run(command, env=env, check=False)
     return EXIT_OK
 
 
