@@ -20,10 +20,7 @@ report: $(STAMP)
 	$(BIN)/usage-report run
 
 ## The whole suite: lint, types, unit, integration and notebook (nbval) tests.
-test: $(STAMP)
-	$(BIN)/ruff check usage_lib tests tools conftest.py
-	$(BIN)/ruff format --check usage_lib tests tools conftest.py
-	$(BIN)/mypy
+test: lint
 	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest
 
 ## JupyterLab on the configured database (or the demo one), with the project's kernel.

@@ -11,8 +11,12 @@ from usage_lib.periods import (
     buckets,
     choose_granularity,
     default_range,
+    last_full_month,
     last_n_days,
+    month_after,
     months_ending,
+    report_month,
+    today_in,
 )
 
 
@@ -107,3 +111,11 @@ def test_buckets_partition_the_range(start: date, length: int, grain: str) -> No
     assert len({b.key for b in bks}) == len(bks)
     for b in bks:
         assert bucket_key(b.start, grain) == b.key == bucket_key(b.end, grain)  # type: ignore[arg-type]
+
+
+def test_report_month() -> None:
+    assert report_month("2026-10") == (2026, 10)
+    assert report_month("last") == report_month("") == last_full_month(today_in("UTC"))
+    assert month_after(2026, 12) == date(2027, 1, 1)
+    with pytest.raises(ConfigError, match="--month: '2026-13' is not a month"):
+        report_month("2026-13", "--month")

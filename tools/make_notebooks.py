@@ -9,7 +9,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parent.parent / "notebooks"
-SETUP = "import usage_lib as ul\nfrom usage_lib import notebook as nb\n\ncube = nb.report_cube(month, cube_path, config_path)\nmonth = nb.report_month(month)"
+SETUP = "import usage_lib as ul\nfrom usage_lib import notebook as nb\n\ncube = nb.report_cube(month, cube_path, config_path)\nmonth = nb.month_key(month)"
 PARAMS = (
     "# Parameters (literals only; secrets come from the environment)\n"
     'month = "2026-10"  # the report month, YYYY-MM ("last" for the last full month)\n'
@@ -44,7 +44,7 @@ NOTEBOOKS = {
         ),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
-        new_code_cell("nb.show(nb.agent_sections(cube, org_id))"),
+        new_code_cell("nb.show(ul.render.agent_sections(cube, org_id))"),
     ],
     "3_adoption": [
         new_markdown_cell(
@@ -57,35 +57,19 @@ NOTEBOOKS = {
             "## Activity by month\nNew: first active in the window. Returning: active again after a "
             "month without. Dormant: active the month before, not this month."
         ),
-        new_code_cell(
-            "nb.show(ul.render.frame_table(\n"
-            "    ul.adoption.activity(cube).drop('month'),\n"
-            "    {'label': 'Month', 'billable': 'Billable', 'growth': 'Growth', 'active_organizations': 'Active orgs',\n"
-            "     'active_agents': 'Active agents', 'new': 'New', 'returning': 'Returning', 'dormant': 'Dormant'},\n"
-            "    percent_columns=('growth',),\n"
-            "))"
-        ),
+        new_code_cell("nb.show(ul.render.activity_table(cube))"),
         new_code_cell("ul.charts.adoption_chart(cube)"),
         new_markdown_cell("## Biggest movers against the previous month"),
-        new_code_cell(
-            "nb.show(ul.render.frame_table(ul.adoption.movers(cube, month), "
-            "{'name': 'Organization', 'change_pct': 'Change %'}, percent_columns=('change_pct',)))"
-        ),
+        new_code_cell("nb.show(ul.render.movers_table(cube, month))"),
         new_markdown_cell("## Organizations that started within the window"),
-        new_code_cell(
-            "nb.show(ul.render.frame_table(ul.adoption.starters(cube), {'name': 'Organization'}))"
-        ),
+        new_code_cell("nb.show(ul.render.starters_table(cube))"),
     ],
     "4_data_checks": [
         new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),
         new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
-        new_code_cell(
-            "for finding in ul.checks.all_checks(cube):\n"
-            "    nb.show(f'<h3>{finding.title}</h3>' + ul.render.note(finding.sentence)\n"
-            "            + ul.render.frame_table(finding.frame, percent_columns=('share',)))"
-        ),
+        new_code_cell("nb.show(ul.render.findings(ul.checks.all_checks(cube)))"),
     ],
 }
 
@@ -107,6 +91,8 @@ if __name__ == "__main__":
     else:
         for name, cells in NOTEBOOKS.items():
             notebook = new_notebook(cells=cells)
+            for i, cell in enumerate(notebook.cells):
+                cell.id = f"{name}-{i}"  # stable ids: regenerating makes no noisy diffs
             notebook.metadata["kernelspec"] = {
                 "name": "usage-lib",
                 "display_name": "usage-lib",

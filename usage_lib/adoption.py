@@ -54,32 +54,26 @@ class Headline:
 
 
 def headline(cube: Cube, month: str) -> Headline:
-    keys = months_of(cube)
+    """The report month's figures: its row of `activity`, the month before, and who is new."""
+    table = activity(cube)
+    keys = table["month"].to_list()
     if month not in keys:
         raise ValueError(f"month {month} is not in the cube's range {cube.range.describe()}")
-    per_org = monthly(cube)
-    this = per_org.filter(pl.col("month") == month)
     i = keys.index(month)
-    previous = None if i == 0 else int(per_org.filter(pl.col("month") == keys[i - 1])["n"].sum())
-    earlier = set(per_org.filter(pl.col("month") < month)["org_id"].to_list())
-    new = this.filter(~pl.col("org_id").is_in(earlier)).sort("org_name") if i > 0 else this.clear()
-    bks = table_buckets(cube, "month")
-    agents = (
-        bucketed(cube, bks)
-        .filter((pl.col("bucket") == month) & (pl.col("agent_id") != UNATTRIBUTED))
-        .group_by("agent_id")
-        .agg(pl.col("n").sum())
-        .filter(pl.col("n") > 0)
-    )
+    row = table.row(i, named=True)
+    before = None if i == 0 else table.row(i - 1, named=True)
+    per_org = monthly(cube)
+    earlier = per_org.filter(pl.col("month") < month)["org_id"].to_list()
+    new = per_org.filter((pl.col("month") == month) & ~pl.col("org_id").is_in(earlier))
     return Headline(
         month=month,
-        label=month_label(cube, month),
-        billable=int(this["n"].sum()),
-        previous=previous,
-        previous_label=None if i == 0 else month_label(cube, keys[i - 1]),
-        active_organizations=this.height,
-        active_agents=agents.height,
-        new_organizations=tuple(new["org_name"].to_list()),
+        label=row["label"],
+        billable=row["billable"],
+        previous=None if before is None else before["billable"],
+        previous_label=None if before is None else before["label"],
+        active_organizations=row["active_organizations"],
+        active_agents=row["active_agents"],
+        new_organizations=tuple(sorted(new["org_name"].to_list())) if i > 0 else (),
     )
 
 

@@ -20,7 +20,16 @@ from .config import EXAMPLE_CONFIG, Config, load_config
 from .cube import Cube, query_cube
 from .db import database
 from .embedded import EmbeddedMongo, demo_server
-from .periods import DateRange, default_range, last_full_month, parse_date, today_in
+from .periods import (
+    DateRange,
+    default_range,
+    last_full_month,
+    month_after,
+    months_ending,
+    parse_date,
+    report_month,
+    today_in,
+)
 
 _demo: dict[tuple[int, int], EmbeddedMongo] = {}
 
@@ -47,10 +56,8 @@ def connect(
     quiet: bool = False,
 ) -> Source:
     """Connect to USAGE_MONGODB_URI, or to the embedded demo database (started once per process)."""
-    env_config = load_config(config_path)
-    use_demo = demo or not env_config.mongodb_uri
-    config = resolve_config(config_path, demo=use_demo)
-    if not use_demo:
+    config = resolve_config(config_path, demo=demo)
+    if not demo and config.mongodb_uri:
         return Source(database(config), config, demo=False)
     if not demo and not quiet:
         print("USAGE_MONGODB_URI is not set: using the embedded demo database.", file=sys.stderr)
@@ -62,6 +69,19 @@ def connect(
         _demo[anchor] = demo_server(anchor, quiet=quiet)
     config = replace(config, mongodb_uri=_demo[anchor].uri, mongodb_db="tiledesk")
     return Source(database(config), config, demo=True)
+
+
+def open_month(
+    month: str,
+    config_path: str | Path | None = None,
+    demo: bool = False,
+    quiet: bool = False,
+) -> tuple[Source, DateRange]:
+    """The source and the report window: the configured number of full months ending with `month`
+    ('YYYY-MM' or 'last'). The demo data is anchored so that `month` is its last full month."""
+    year, m = report_month(month)
+    src = connect(config_path, demo=demo, as_of=month_after(year, m), quiet=quiet)
+    return src, months_ending(year, m, src.config.months, src.config.timezone)
 
 
 def load_cube(

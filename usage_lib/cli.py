@@ -30,7 +30,7 @@ from .periods import (
     default_range,
     last_n_days,
     parse_date,
-    parse_month,
+    report_month,
     today_in,
 )
 from .tables import agent_table, organization_table, platform_table
@@ -158,17 +158,13 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .notebook import report_month
     from .report import ReportError, run_pack
 
-    config = resolve_config(args.config, demo=args.demo)  # validate before any work
-    month = report_month(args.month) if args.month == "last" else args.month
-    parse_month(month, "--month")
-    del config
+    resolve_config(args.config, demo=args.demo)  # fail on a bad config before any work
+    year, month = report_month(args.month, "--month")
+    out = Path(args.out) if args.out else None
     try:
-        pack = run_pack(
-            month, args.config, Path(args.out) if args.out else None, args.demo, not args.quiet
-        )
+        pack = run_pack(f"{year:04d}-{month:02d}", args.config, out, args.demo, not args.quiet)
     except ReportError as exc:
         print(f"usage-report: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -7,7 +7,7 @@ filtering and grouping, so only a few thousand grouped rows cross the wire.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,17 +76,6 @@ class Cube:
             exclusions=tuple(Exclusion(**e) for e in meta["exclusions"]),
             read_at=datetime.fromisoformat(meta["read_at"]),
         )
-
-    def within(self, rng: DateRange) -> Cube:
-        """The part of this cube inside a sub-range (same time zone)."""
-        if (
-            rng.timezone != self.range.timezone
-            or rng.start < self.range.start
-            or rng.end > self.range.end
-        ):
-            raise ValueError(f"{rng.describe()} is not inside the cube's {self.range.describe()}")
-        frame = self.frame.filter(pl.col("day").is_between(rng.start, rng.end))
-        return replace(self, frame=frame, range=rng)
 
 
 def _org_expr() -> dict[str, Any]:

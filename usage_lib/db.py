@@ -6,7 +6,6 @@ and never appears in a message, log line or report.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -70,12 +69,6 @@ def database(config: Config) -> Database:
     return client_for(config.mongodb_uri)[config.mongodb_db]
 
 
-def close_all() -> None:
-    for client in _clients.values():
-        client.close()
-    _clients.clear()
-
-
 def _clean(exc: BaseException, uri: str | None) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if uri:
@@ -104,7 +97,3 @@ def translate_errors(db: Database) -> Iterator[None]:
             f"database unreachable: no answer from {where} within {SERVER_TIMEOUT_MS // 1000} s "
             f"({type(exc).__name__})"
         ) from None
-
-
-def warn(message: str) -> None:
-    print(message, file=sys.stderr)

@@ -18,6 +18,8 @@ from typing import Any
 
 from bson import ObjectId
 
+from .periods import add_months
+
 GENERATOR_VERSION = 1
 NOMINAL_SIZE = 148_000  # requests in the 6-month window that the profiles produce at scale 1
 DEFAULT_SIZE = 140_000  # requests in the 6-month window of the demo database
@@ -106,11 +108,6 @@ def _oid(rng: random.Random, when: datetime) -> ObjectId:
     return ObjectId(int(when.timestamp()).to_bytes(4, "big") + rng.randbytes(8))
 
 
-def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + delta
-    return index // 12, index % 12 + 1
-
-
 @dataclass(frozen=True)
 class DemoData:
     organizations: list[dict[str, Any]]
@@ -156,9 +153,9 @@ def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 
 
     requests: list[dict[str, Any]] = []
     for m in range(-1, 7):
-        year, month = _add_months(*last_month, m - 5)
+        year, month = add_months(*last_month, m - 5)
         start = datetime(year, month, 1)
-        end = datetime(*_add_months(year, month, 1), 1)
+        end = datetime(*add_months(year, month, 1), 1)
         seconds = int((end - start).total_seconds())
         if m == 6:
             seconds = 20 * 86400  # the current month, still in progress

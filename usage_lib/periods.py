@@ -78,9 +78,21 @@ def today_in(timezone: str) -> date:
     return datetime.now(ZoneInfo(check_timezone(timezone))).date()
 
 
-def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
+def add_months(year: int, month: int, delta: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + delta
     return index // 12, index % 12 + 1
+
+
+def month_after(year: int, month: int) -> date:
+    """The first day of the next month: the `as_of` for which (year, month) is the last full month."""
+    return date(*add_months(year, month, 1), 1)
+
+
+def report_month(text: str, key: str = "month") -> tuple[int, int]:
+    """'YYYY-MM', or '' / 'last' for the last full month (UTC, as billing uses)."""
+    if text in ("", "last"):
+        return last_full_month(today_in("UTC"))
+    return parse_month(text, key)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -91,12 +103,12 @@ def months_ending(year: int, month: int, months: int = 6, timezone: str = "UTC")
     """The `months` full months ending with (year, month)."""
     if months < 1:
         raise ConfigError(f"months: must be 1 or more, got {months}")
-    first = _add_months(year, month, -(months - 1))
+    first = add_months(year, month, -(months - 1))
     return DateRange(date(*first, 1), _month_end(year, month), timezone)
 
 
 def last_full_month(as_of: date) -> tuple[int, int]:
-    return _add_months(as_of.year, as_of.month, -1)
+    return add_months(as_of.year, as_of.month, -1)
 
 
 def default_range(as_of: date, months: int = 6, timezone: str = "UTC") -> DateRange:
@@ -142,7 +154,7 @@ def buckets(rng: DateRange, granularity: Granularity) -> tuple[Bucket, ...]:
             full = (start, end) == (first, last)
             label = f"{first:%b %Y}" if full else f"{_span_label(start, end)}, {year}"
             out.append(Bucket(f"{year:04d}-{month:02d}", label, start, end))
-            year, month = _add_months(year, month, 1)
+            year, month = add_months(year, month, 1)
     elif granularity == "week":
         monday = rng.start - timedelta(days=rng.start.weekday())
         while monday <= rng.end:

@@ -6,9 +6,10 @@ from html import escape
 
 import polars as pl
 
-from .adoption import Headline
-from .cube import Cube
-from .tables import KEY_COLUMNS, table_buckets, totals
+from .adoption import Headline, activity, movers, starters
+from .checks import Finding
+from .cube import UNATTRIBUTED_NAME, Cube
+from .tables import KEY_COLUMNS, organization_table, platform_table, table_buckets, totals
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
 TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"
@@ -126,3 +127,60 @@ def headline_cards(h: Headline) -> str:
 
 def note(text: str) -> str:
     return f'<p style="{FONT}font-size:13px;color:#444;">{escape(text)}</p>'
+
+
+def agent_sections(cube: Cube, org_id: str = "") -> str:
+    """For each organization of the platform table (or just `org_id`): its agents by month."""
+    orgs = platform_table(cube, "month")
+    if org_id:
+        orgs = orgs.filter(pl.col("id") == org_id.lower())
+        if orgs.height == 0:
+            return note(f"Organization {org_id} has no billable conversations in this range.")
+    parts = []
+    for row in orgs.iter_rows(named=True):
+        table = organization_table(cube, row["id"], "month")
+        parts.append(f"<h3>{escape(str(row['name']))}</h3>")
+        parts.append(usage_table(table, cube, "month", first="Agent"))
+        if UNATTRIBUTED_NAME in table["name"].to_list():
+            parts.append(
+                note(
+                    "Unattributed: human-only conversations, in which no agent (bot) took part. "
+                    "Agent rows sum to the organization's row."
+                )
+            )
+    return "\n".join(parts)
+
+
+ACTIVITY_HEADERS = {
+    "label": "Month",
+    "billable": "Billable",
+    "growth": "Growth",
+    "active_organizations": "Active orgs",
+    "active_agents": "Active agents",
+    "new": "New",
+    "returning": "Returning",
+    "dormant": "Dormant",
+}
+
+
+def activity_table(cube: Cube) -> str:
+    return frame_table(activity(cube).drop("month"), ACTIVITY_HEADERS, percent_columns=("growth",))
+
+
+def movers_table(cube: Cube, month: str) -> str:
+    headers = {"name": "Organization", "change_pct": "Change %"}
+    return frame_table(movers(cube, month), headers, percent_columns=("change_pct",))
+
+
+def starters_table(cube: Cube) -> str:
+    return frame_table(starters(cube), {"name": "Organization"})
+
+
+def findings(items: list[Finding]) -> str:
+    """Each data check: its title, its one-sentence finding, and the detail behind it."""
+    return "".join(
+        f"<h3>{escape(f.title)}</h3>"
+        + note(f.sentence)
+        + frame_table(f.frame, percent_columns=("share",))
+        for f in items
+    )

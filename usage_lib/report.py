@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,9 @@ from nbconvert import HTMLExporter
 
 from . import __version__
 from .adoption import headline
-from .api import connect
+from .api import open_month
 from .config import PROJECT_ROOT
 from .cube import Cube, query_cube
-from .periods import months_ending, parse_month
 from .render import FONT, counted_line, headline_cards
 from .tables import platform_table, totals
 
@@ -98,12 +97,9 @@ def run_pack(
 ) -> Pack:
     import papermill as pm  # slow to import: only when a pack is made
 
-    year, m = parse_month(month)
-    key = f"{year:04d}-{m:02d}"
+    src, window = open_month(month, config_path, demo=demo)
+    key = f"{window.end.year:04d}-{window.end.month:02d}"
     out = Path(out_dir or REPORTS_DIR)
-    after = date(year + m // 12, m % 12 + 1, 1)
-    src = connect(config_path, demo=demo, as_of=after)
-    window = months_ending(year, m, src.config.months, src.config.timezone)
     ensure_kernel()
 
     out.mkdir(parents=True, exist_ok=True)
