@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import random
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 from pymongo.database import Database
+from support import BIN, PASSWORD
 
-from usage_lib.embedded import EmbeddedMongo
+from usage_lib.config import EXAMPLE_CONFIG
+from usage_lib.demo_data import generate
+from usage_lib.embedded import EmbeddedMongo, load
 
 ORGS = [str(ObjectId(f"{0x6600000 + i:08x}" + "0" * 16)) for i in range(4)]
 EXCLUDED_ORG = "6700000000000000000000aa"
@@ -113,3 +118,49 @@ def traps(
     db.faq_kbs.drop()
     db.faq_kbs.insert_many([{"_id": ObjectId(b), "name": f"Bot {i}"} for i, b in enumerate(BOTS)])
     return db, docs
+
+
+# -- the report pack made by a user with only the read role (shared by test_report and test_mail)
+
+
+@pytest.fixture(scope="session")
+def read_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, list[dict[str, Any]], list[str]]]:
+    """A server with --auth holding a small demo dataset, and a user with only the read role."""
+    folder = tmp_path_factory.mktemp("auth") / "data"
+    data = generate((2026, 10), size=6_000)
+    with EmbeddedMongo(folder) as setup:
+        load(setup.uri, data)
+        with MongoClient(setup.uri) as client:
+            client.tiledesk.command(
+                "createUser", "reader", pwd=PASSWORD, roles=[{"role": "read", "db": "tiledesk"}]
+            )
+    with EmbeddedMongo(folder, auth=True) as server:
+        uri = f"mongodb://reader:{PASSWORD}@127.0.0.1:{server.port}/tiledesk?directConnection=true"
+        yield uri, data.requests, [e["id"] for e in data.exclusions]
+
+
+@pytest.fixture(scope="session")
+def pack(
+    read_only: tuple[str, list[dict[str, Any]], list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    uri, _, _ = read_only
+    out = tmp_path_factory.mktemp("reports")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "USAGE_MONGODB_URI": uri,
+        "USAGE_CONFIG": str(EXAMPLE_CONFIG),
+        "HOME": str(out),
+    }
+    done = subprocess.run(
+        [str(BIN), "run", "--month", "2026-10", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert PASSWORD not in done.stdout + done.stderr
+    assert "index.html" in done.stdout
+    return out / "2026-10"

@@ -4,66 +4,15 @@ import json
 import re
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import oracle
 import pytest
-from pymongo import MongoClient
+from support import BIN, PASSWORD
 
 from usage_lib import report
-from usage_lib.config import EXAMPLE_CONFIG
-from usage_lib.demo_data import generate
-from usage_lib.embedded import EmbeddedMongo, load
-
-BIN = Path(sys.executable).with_name("usage-report")
-PASSWORD = "s3cret-PW-42"
-
-
-@pytest.fixture(scope="module")
-def read_only(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, list[dict[str, Any]], list[str]]]:
-    """A server with --auth holding a small demo dataset, and a user with only the read role."""
-    folder = tmp_path_factory.mktemp("auth") / "data"
-    data = generate((2026, 10), size=6_000)
-    with EmbeddedMongo(folder) as setup:
-        load(setup.uri, data)
-        with MongoClient(setup.uri) as client:
-            client.tiledesk.command(
-                "createUser", "reader", pwd=PASSWORD, roles=[{"role": "read", "db": "tiledesk"}]
-            )
-    with EmbeddedMongo(folder, auth=True) as server:
-        uri = f"mongodb://reader:{PASSWORD}@127.0.0.1:{server.port}/tiledesk?directConnection=true"
-        yield uri, data.requests, [e["id"] for e in data.exclusions]
-
-
-@pytest.fixture(scope="module")
-def pack(
-    read_only: tuple[str, list[dict[str, Any]], list[str]], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    uri, _, _ = read_only
-    out = tmp_path_factory.mktemp("reports")
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "USAGE_MONGODB_URI": uri,
-        "USAGE_CONFIG": str(EXAMPLE_CONFIG),
-        "HOME": str(out),
-    }
-    done = subprocess.run(
-        [str(BIN), "run", "--month", "2026-10", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert PASSWORD not in done.stdout + done.stderr
-    assert "index.html" in done.stdout
-    return out / "2026-10"
 
 
 def test_pack_has_every_page_and_a_manifest(pack: Path) -> None:

@@ -1,6 +1,7 @@
 """`usage-report`, the command line.
 
-Exit codes: 0 ok, 2 bad input, 3 database unreachable or refused.
+Exit codes: 0 ok, 1 the pack failed, 2 bad input, 3 database unreachable or refused,
+4 the email was not sent (nothing recorded; the same command retries).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .api import Source, connect, resolve_config
-from .config import ConfigError, check_object_id, check_timezone
+from .config import Config, ConfigError, check_object_id, check_timezone
 from .cube import UNASSIGNED, UNATTRIBUTED, Cube, query_cube
 from .db import DatabaseError
 from .formats import dumps, table_csv, table_json, table_text
@@ -35,7 +36,10 @@ from .periods import (
 )
 from .tables import agent_table, organization_table, platform_table
 
-EXIT_OK, EXIT_INPUT, EXIT_DATABASE, EXIT_FAILED = 0, 2, 3, 1
+if TYPE_CHECKING:
+    from .mail import Smtp
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_DATABASE, EXIT_MAIL = 0, 1, 2, 3, 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,7 +79,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument(
+        "--email",
+        action="store_true",
+        help="then email it to the config's [email] recipients (once per month; see send)",
+    )
     _common(r)
+
+    s = sub.add_parser(
+        "send", help="email the month's report pack through SMTP (makes the pack if it is missing)"
+    )
+    s.add_argument(
+        "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
+    )
+    s.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
+    s.add_argument(
+        "--to",
+        nargs="+",
+        action="extend",
+        metavar="ADDR",
+        help="recipients (default: the config's [email] to)",
+    )
+    s.add_argument(
+        "--dry-run", action="store_true", help="write the .eml into the pack; send nothing"
+    )
+    s.add_argument(
+        "--force", action="store_true", help="send even if this month went to these recipients"
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress output")
+    _common(s)
 
     lab = sub.add_parser(
         "lab", help="JupyterLab on the notebooks, with the configured or demo database"
@@ -157,23 +189,106 @@ def cmd_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _mailing(args: argparse.Namespace, config: Config) -> tuple[str, list[str], Smtp | None]:
+    """Sender, recipients and SMTP settings, checked before any work is done."""
+    from .mail import Smtp, check_address
+
+    recipients = [check_address(a, "--to") for a in (getattr(args, "to", None) or config.email_to)]
+    if not recipients:
+        raise ConfigError(
+            "email.to: no recipients; list them under [email] in the config or pass --to"
+        )
+    if not config.email_from:
+        raise ConfigError("email.from: no sender; set it under [email] in the config")
+    smtp = Smtp.from_env()
+    if smtp is None and not getattr(args, "dry_run", False):
+        raise ConfigError(
+            "USAGE_SMTP_HOST is not set: configure SMTP in the environment (see the README), "
+            "or use send --dry-run to write the .eml"
+        )
+    return config.email_from, recipients, smtp
+
+
+def _make_pack(args: argparse.Namespace, key: str) -> Path | None:
+    from .mail import eml_path
     from .report import ReportError, run_pack
 
-    resolve_config(args.config, demo=args.demo)  # fail on a bad config before any work
-    year, month = report_month(args.month, "--month")
     out = Path(args.out) if args.out else None
     try:
-        pack = run_pack(f"{year:04d}-{month:02d}", args.config, out, args.demo, not args.quiet)
+        pack = run_pack(key, args.config, out, args.demo, not args.quiet)
     except ReportError as exc:
         print(f"usage-report: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return None
     m = pack.manifest
     print(
         f"Report pack for {m['month']}: {m['billable']['month']:,} billable conversations "
-        f"({m['source']}).\nOpen {pack.path / 'index.html'}"
+        f"({m['source']}).\nOpen {pack.path / 'index.html'}\n"
+        f"The month's email, as it will be sent: {eml_path(pack.path, m['month'])}"
     )
+    return pack.path
+
+
+def _send(args: argparse.Namespace, pack: Path, mailing: tuple[str, list[str], Smtp | None]) -> int:
+    from .mail import MailError
+    from .report import send_pack
+
+    sender, recipients, smtp = mailing
+    try:
+        done = send_pack(
+            pack,
+            sender,
+            recipients,
+            smtp,
+            getattr(args, "force", False),
+            getattr(args, "dry_run", False),
+        )
+    except MailError as exc:
+        print(
+            f"usage-report: email not sent: {exc}. The pack is kept; run the same command to retry.",
+            file=sys.stderr,
+        )
+        return EXIT_MAIL
+    r = done.record
+    if done.status == "dry run":
+        print(f"Dry run: wrote {r['eml']} (to {', '.join(recipients)}); sent nothing.")
+    elif done.status == "already sent":
+        print(
+            f"Already sent on {r['sent_at']} to {', '.join(r['recipients'])} "
+            f"(Message-ID {r['message_id']}); sent nothing. Use --force to send it again."
+        )
+    else:
+        print(
+            f'Sent "{r["subject"]}" to {", ".join(r["recipients"])} (Message-ID {r["message_id"]}).'
+        )
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config, demo=args.demo)  # fail on bad input before any work
+    mailing = _mailing(args, config) if args.email else None
+    year, month = report_month(args.month, "--month")
+    pack = _make_pack(args, f"{year:04d}-{month:02d}")
+    if pack is None:
+        return EXIT_FAILED
+    return _send(args, pack, mailing) if mailing else EXIT_OK
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from .report import REPORTS_DIR
+
+    config = resolve_config(args.config, demo=args.demo)
+    mailing = _mailing(args, config)
+    year, month = report_month(args.month, "--month")
+    key = f"{year:04d}-{month:02d}"
+    pack: Path | None = Path(args.out or REPORTS_DIR) / key
+    assert pack is not None
+    if not (pack / "manifest.json").exists():
+        if not args.quiet:
+            print(f"No report pack for {key} in {pack.parent}: making it first.", file=sys.stderr)
+        pack = _make_pack(args, key)
+        if pack is None:
+            return EXIT_FAILED
+    return _send(args, pack, mailing)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -214,7 +329,13 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"table": cmd_table, "run": cmd_run, "lab": cmd_lab, "demo-db": cmd_demo_db}
+COMMANDS = {
+    "table": cmd_table,
+    "run": cmd_run,
+    "send": cmd_send,
+    "lab": cmd_lab,
+    "demo-db": cmd_demo_db,
+}
 
 
 def _terminate(signum: int, frame: object) -> NoReturn:

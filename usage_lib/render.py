@@ -100,7 +100,8 @@ def counted_line(cube: Cube, source: str = "") -> str:
     return f'<p style="{FONT}font-size:13px;color:#444;margin:4px 0 12px 0;">{escape(text)}</p>'
 
 
-def headline_cards(h: Headline) -> str:
+def headline_cards(h: Headline, per_row: int = 4) -> str:
+    """The report month's four figures as cards, `per_row` to a row (2 fits a 600 px email)."""
     new = ", ".join(h.new_organizations) if h.new_organizations else "none"
     items = [
         ("Billable conversations", f"{h.billable:,}", h.change_text()),
@@ -112,16 +113,19 @@ def headline_cards(h: Headline) -> str:
         ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
         ("New organizations", f"{len(h.new_organizations):,}", new),
     ]
-    cells = "".join(
+    cells = [
         f'<td style="padding:8px 14px;border:1px solid #ddd;vertical-align:top;text-align:left;{FONT}">'
         f'<div style="font-size:12px;color:#666;">{escape(label)}</div>'
         f'<div style="font-size:24px;font-weight:bold;">{escape(value)}</div>'
         f'<div style="font-size:12px;color:#444;">{escape(note)}</div></td>'
         for label, value, note in items
+    ]
+    rows = "".join(
+        f"<tr>{''.join(cells[i : i + per_row])}</tr>" for i in range(0, len(cells), per_row)
     )
     return (
         f'<h3 style="{FONT}margin:8px 0;">{escape(h.label)}</h3>'
-        f'<table style="border-collapse:collapse;"><tr>{cells}</tr></table>'
+        f'<table style="border-collapse:collapse;">{rows}</table>'
     )
 
 

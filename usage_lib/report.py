@@ -1,18 +1,25 @@
-"""The monthly report pack: one data pass, every notebook through papermill, offline HTML.
+"""The monthly report pack: one data pass, every notebook through papermill, offline HTML,
+and the month's email (a preview .eml in every pack; `send_pack` sends it once).
 
 reports/<YYYY-MM>/ is replaced only when every notebook succeeded; a failed run
 leaves the previous pack as it was and keeps its notebooks in reports/failed/.
+Publishing a pack and recording a sending hold the month's lock, and a rebuilt pack
+keeps the record of the emails already sent for its month.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -24,8 +31,9 @@ from nbconvert import HTMLExporter
 from . import __version__
 from .adoption import headline
 from .api import open_month
-from .config import PROJECT_ROOT
+from .config import PROJECT_ROOT, ConfigError
 from .cube import Cube, query_cube
+from .mail import PREVIEW_FROM, PREVIEW_TO, Smtp, compose, deliver, write_eml
 from .render import FONT, counted_line, headline_cards
 from .tables import platform_table, totals
 
@@ -174,10 +182,99 @@ def run_pack(
             _index(head.label, cube, pages, headline_cards(head)), encoding="utf-8"
         )
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        final = _publish(staging, out / key)
+        sender = src.config.email_from or PREVIEW_FROM
+        write_eml(
+            staging, key, compose(staging, manifest, sender, src.config.email_to or [PREVIEW_TO])
+        )
+        with pack_lock(out, key):
+            earlier = (
+                read_manifest(out / key).get("sent")
+                if (out / key / "manifest.json").exists()
+                else None
+            )
+            if earlier:  # a rebuilt pack keeps the record of what was sent for its month
+                manifest["sent"] = earlier
+                _write_manifest(staging, manifest)
+            final = _publish(staging, out / key)
         return Pack(final, manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def pack_lock(out: Path, key: str) -> Iterator[None]:
+    """The month's lock: one process at a time publishes its pack or records a sending."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / f".{key}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def read_manifest(pack: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    return manifest
+
+
+def _write_manifest(pack: Path, manifest: dict[str, Any]) -> None:
+    """Write to a temporary file, then rename: readers never see half a manifest."""
+    tmp = pack / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    os.replace(tmp, pack / "manifest.json")
+
+
+def already_sent(manifest: dict[str, Any], recipients: Sequence[str]) -> dict[str, Any] | None:
+    """The record of an earlier sending of this month to the same recipient list, if any."""
+    wanted = _addresses(recipients)
+    for record in manifest.get("sent", []):
+        if _addresses(record["recipients"]) == wanted:
+            return dict(record)
+    return None
+
+
+def _addresses(recipients: Sequence[str]) -> frozenset[str]:
+    return frozenset(parseaddr(r)[1].lower() for r in recipients)
+
+
+@dataclass(frozen=True)
+class Sending:
+    status: str  # "sent", "already sent" or "dry run"
+    record: dict[str, Any]  # message_id, recipients, sent_at, subject (or the .eml path)
+
+
+def send_pack(
+    pack: Path,
+    sender: str,
+    recipients: Sequence[str],
+    smtp: Smtp | None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> Sending:
+    """Email the pack once per recipient list; record it in manifest.json only once it is sent.
+
+    Raises MailError (nothing sent, nothing recorded) or ConfigError (no SMTP configured).
+    """
+    with pack_lock(pack.parent, pack.name):
+        manifest = read_manifest(pack)
+        earlier = already_sent(manifest, recipients)
+        if earlier and not force and not dry_run:
+            return Sending("already sent", earlier)
+        message = compose(pack, manifest, sender, recipients)
+        if dry_run:
+            return Sending("dry run", {"eml": str(write_eml(pack, manifest["month"], message))})
+        if smtp is None:
+            raise ConfigError(
+                "USAGE_SMTP_HOST is not set: configure SMTP in the environment, or use --dry-run"
+            )
+        deliver(message, smtp, sender, recipients)
+        record = {
+            "message_id": message["Message-ID"],
+            "recipients": list(recipients),
+            "sent_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "subject": message["Subject"],
+        }
+        manifest["sent"] = [*manifest.get("sent", []), record]
+        _write_manifest(pack, manifest)
+        return Sending("sent", record)
 
 
 def _keep_failed(out: Path, key: str, staging: Path) -> Path:

@@ -113,6 +113,21 @@ def totals(table: pl.DataFrame) -> dict[str, int]:
     return {c: int(v) for c, v in row.items()}
 
 
+def top_rows(table: pl.DataFrame, top: int, label: str = "All other organizations") -> pl.DataFrame:
+    """The first `top` rows and one row summing the rest, so that the totals stay exact."""
+    if table.height <= top + 1:
+        return table
+    rest = table.slice(top)
+    values = [c for c in table.columns if c not in KEY_COLUMNS]
+    other = rest.select(
+        pl.lit("others").alias("id"),
+        pl.lit(f"{label} ({rest.height})").alias("name"),
+        pl.lit("others").alias("type"),
+        *[pl.col(c).sum() for c in values],
+    )
+    return pl.concat([table.head(top), other.cast(table.schema)], how="vertical")
+
+
 def with_totals_row(table: pl.DataFrame, label: str = "Total") -> pl.DataFrame:
     """The table plus a final totals row, for display."""
     sums = totals(table)
