@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from bson import ObjectId
@@ -78,57 +79,23 @@ class Cube:
         )
 
 
-def _org_expr() -> dict[str, Any]:
-    """Organization id as lower-case 24-hex whether stored as ObjectId or string; null if none."""
-    return {
-        "$switch": {
-            "branches": [
-                {
-                    "case": {"$eq": [{"$type": "$id_organization"}, "objectId"]},
-                    "then": {"$toString": "$id_organization"},
-                },
-                {
-                    "case": {
-                        "$and": [
-                            {"$eq": [{"$type": "$id_organization"}, "string"]},
-                            {"$ne": ["$id_organization", ""]},
-                        ]
-                    },
-                    "then": {"$toLower": "$id_organization"},
-                },
-            ],
-            "default": None,
-        }
-    }
+def org_key(value: Any) -> str | None:
+    """Organization id as lower-case 24-hex whether stored as ObjectId or string; None if none."""
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, str) and value:
+        return value.lower()
+    return None
 
 
-def _agent_expr() -> dict[str, Any]:
-    """attributes.bot_id, else the first of participantsBots (emptied on hand-off), else null."""
-    return {
-        "$switch": {
-            "branches": [
-                {
-                    "case": {
-                        "$and": [
-                            {"$eq": [{"$type": "$attributes.bot_id"}, "string"]},
-                            {"$ne": ["$attributes.bot_id", ""]},
-                        ]
-                    },
-                    "then": "$attributes.bot_id",
-                },
-                {
-                    "case": {
-                        "$and": [
-                            {"$isArray": "$participantsBots"},
-                            {"$gt": [{"$size": "$participantsBots"}, 0]},
-                        ]
-                    },
-                    "then": {"$toString": {"$arrayElemAt": ["$participantsBots", 0]}},
-                },
-            ],
-            "default": None,
-        }
-    }
+def agent_key(started_by: Any) -> str | None:
+    """The grouped `a` (see `pipeline`): attributes.bot_id when it is a non-empty string, else
+    participantsBots (emptied on hand-off), whose first entry is the agent; else None."""
+    if isinstance(started_by, str):
+        return started_by
+    if isinstance(started_by, list) and started_by and started_by[0] is not None:
+        return str(started_by[0])
+    return None
 
 
 def match_stage(rng: DateRange, config: Config) -> dict[str, Any]:
@@ -148,52 +115,61 @@ def match_stage(rng: DateRange, config: Config) -> dict[str, Any]:
 
 
 def pipeline(rng: DateRange, config: Config) -> list[dict[str, Any]]:
-    excluded = [e.id for e in config.exclusions]
-    test = {"$cond": [{"$eq": ["$isTestMode", True]}, 1, 0]}
-    counted = {"$subtract": ["$n", "$t"]} if config.rule.exclude_test_mode else "$n"
-    is_excluded = {"$in": ["$_id.o", excluded]}
+    """`$match`, then one `$group` on the organization field as stored, the agent, the local day.
+
+    Per document the server only reads fields, truncates a date and makes two
+    comparisons, the least work that keeps the grouped rows few: on SecantusDB
+    each operator costs per document. `a` is attributes.bot_id when it sorts
+    after "" (a non-empty string), else participantsBots. Id forms, attribution,
+    exclusions and billable counts are settled on the grouped rows in `_to_frame`.
+    """
+    bot_id = "$attributes.bot_id"
     return [
         {"$match": match_stage(rng, config)},
         {
             "$group": {
                 "_id": {
-                    "o": _org_expr(),
-                    "a": _agent_expr(),
+                    "o": "$id_organization",
+                    "a": {"$cond": [{"$gt": [bot_id, ""]}, bot_id, "$participantsBots"]},
                     "d": {
-                        "$dateToString": {
+                        "$dateTrunc": {
                             "date": "$createdAt",
-                            "format": "%Y-%m-%d",
+                            "unit": "day",
                             "timezone": rng.timezone,
                         }
                     },
                 },
                 "n": {"$sum": 1},
-                "t": {"$sum": test},
-            }
-        },
-        {
-            "$project": {
-                "_id": 0,
-                "org_id": "$_id.o",
-                "agent_id": "$_id.a",
-                "day": "$_id.d",
-                "billable": {"$cond": [is_excluded, 0, counted]},
-                "test_mode": "$t" if config.rule.exclude_test_mode else {"$literal": 0},
-                "excluded": {"$cond": [is_excluded, counted, 0]},
+                "t": {"$sum": {"$cond": [{"$eq": ["$isTestMode", True]}, 1, 0]}},
             }
         },
     ]
 
 
-def _to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    if not rows:
-        return pl.DataFrame(schema=SCHEMA)
-    frame = pl.DataFrame(rows, schema={**SCHEMA, "day": pl.String})
-    return frame.with_columns(
-        pl.col("org_id").fill_null(UNASSIGNED),
-        pl.col("agent_id").fill_null(UNATTRIBUTED),
-        pl.col("day").str.to_date("%Y-%m-%d"),
-    ).select(list(SCHEMA))
+def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.DataFrame:
+    """Grouped rows -> the cube: normalized ids, local days, billable / test mode / excluded."""
+    zone = ZoneInfo(rng.timezone)
+    excluded = set(config.excluded_ids)
+    records = []
+    for row in rows:
+        key = row["_id"]
+        org = org_key(key.get("o"))
+        test = int(row["t"]) if config.rule.exclude_test_mode else 0
+        counted = int(row["n"]) - test
+        records.append(
+            (
+                org or UNASSIGNED,
+                agent_key(key.get("a")) or UNATTRIBUTED,
+                key["d"].replace(tzinfo=UTC).astimezone(zone).date(),
+                0 if org in excluded else counted,
+                test,
+                counted if org in excluded else 0,
+            )
+        )
+    frame = pl.DataFrame(records, schema=SCHEMA, orient="row")
+    return frame.group_by("org_id", "agent_id", "day").agg(
+        pl.col("billable", "test_mode", "excluded").sum()
+    )
 
 
 def _object_ids(ids: list[str]) -> list[ObjectId]:
@@ -242,5 +218,5 @@ def query_cube(db: Database, rng: DateRange, config: Config) -> Cube:
                 pipeline(rng, config), maxTimeMS=QUERY_TIMEOUT_MS, allowDiskUse=True
             )
         )
-    frame = lookup_names(db, _to_frame(rows)).sort(["org_id", "agent_id", "day"])
+    frame = lookup_names(db, _to_frame(rows, rng, config)).sort(["org_id", "agent_id", "day"])
     return Cube(frame, rng, config.rule.describe(), config.exclusions, read_at)
