@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test lint lab notebooks clean
+.PHONY: install report test lint lab notebooks bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ report: $(STAMP)
 ## The whole suite: lint, types, unit, integration and notebook (nbval) tests.
 test: lint
 	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest
+
+## The benchmark (prints figures; about 13 minutes here): 50k, 150k and 500k conversations.
+bench: $(STAMP)
+	$(BIN)/usage-report bench --out reports/bench.json
 
 ## JupyterLab on the configured database (or the demo one), with the project's kernel.
 lab: $(STAMP)

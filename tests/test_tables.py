@@ -10,6 +10,7 @@ from usage_lib.tables import (
     agent_table,
     organization_table,
     platform_table,
+    top_rows,
     totals,
     with_totals_row,
 )
@@ -108,3 +109,14 @@ def test_empty_selection_gives_an_empty_table_with_all_columns() -> None:
 def test_totals_row() -> None:
     shown = with_totals_row(platform_table(CUBE))
     assert shown.row(-1) == ("total", "Total", "total", 12, 16, 2, 30)
+
+
+def test_top_rows_sums_the_rest_into_one_row() -> None:
+    table = organization_table(CUBE, A)  # Bot X 3+2, Bot Y 1, Unattributed 9 (last)
+    short = top_rows(table, 1, "Other agents")
+    assert short.rows() == [
+        ("x1", "Bot X", "agent", 3, 0, 2, 5),
+        ("others", "Other agents (2)", "others", 9, 1, 0, 10),
+    ]
+    assert totals(short) == totals(table)
+    assert top_rows(table, 2).equals(table)  # never an "others" row of one

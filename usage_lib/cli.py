@@ -109,6 +109,36 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress output")
     _common(s)
 
+    b = sub.add_parser(
+        "bench", help="benchmark the one-pass design against the other ways (prints figures)"
+    )
+    b.add_argument(
+        "--sizes",
+        default="50000,150000,500000",
+        metavar="N,N,...",
+        help="demo dataset sizes, conversations in the 6-month window (default: 50000,150000,500000)",
+    )
+    b.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per case (median)")
+    b.add_argument(
+        "--per-table-up-to",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="measure one-query-per-table in full up to this size; estimate it above (default 50000)",
+    )
+    b.add_argument("--out", metavar="FILE", help="also write the figures as JSON")
+
+    ix = sub.add_parser(
+        "indexes",
+        help="the index that serves the report's $match: is it there? (--create builds it)",
+    )
+    ix.add_argument(
+        "--create",
+        action="store_true",
+        help="build it: the only command that writes to the source database",
+    )
+    _common(ix)
+
     lab = sub.add_parser(
         "lab", help="JupyterLab on the notebooks, with the configured or demo database"
     )
@@ -291,6 +321,67 @@ def cmd_send(args: argparse.Namespace) -> int:
     return _send(args, pack, mailing)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench, table
+
+    try:
+        sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--sizes: {args.sizes!r} is not a comma-separated list of whole numbers"
+        ) from None
+    if not sizes or any(n < 1_000 or n > 5_000_000 for n in sizes):
+        raise ConfigError("--sizes: each size must be between 1000 and 5000000")
+    if args.repeat < 1:
+        raise ConfigError("--repeat: must be 1 or more")
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise ConfigError(f"--out: folder {out.parent} does not exist")
+    started = time.perf_counter()
+    records = run_bench(
+        sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True)
+    )
+    print(f"\n{table(records)}\nTotal {time.perf_counter() - started:.0f} s.")
+    if out is not None:
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(dumps(records), encoding="utf-8")
+        os.replace(tmp, out)
+        print(f"Wrote {out}")
+    return EXIT_OK
+
+
+def cmd_indexes(args: argparse.Namespace) -> int:
+    from .indexes import create, describe, find_equivalent, recommended
+
+    src = connect(args.config, demo=args.demo)
+    keys = recommended(src.config)
+    existing = find_equivalent(src.db, keys)
+    print(describe(keys))
+    if existing:
+        print(
+            f"Already there: index {existing!r} on {src.db.name}.requests serves it. Nothing to do."
+        )
+        return EXIT_OK
+    print(f"Not there: {src.db.name}.requests has no index that starts with these keys.")
+    if not args.create:
+        print("Run `usage-report indexes --create` to build it (it writes to the database).")
+        return EXIT_OK
+    print(
+        f"Writing to the source database: creating index {keys} on {src.db.name}.requests "
+        "(the only write usage-report ever makes) ...",
+        flush=True,
+    )
+    try:
+        name = create(src.db, keys)
+    except DatabaseError as exc:
+        raise DatabaseError(
+            f"{str(exc).split(' (check')[0]}; nothing was created: building an index needs the "
+            "createIndex privilege (a dbAdmin user), which the report's read-only user has not"
+        ) from None
+    print(f"Created index {name!r}.")
+    return EXIT_OK
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Start JupyterLab with one shared database for every kernel (two demo servers cannot share a folder)."""
     from .config import EXAMPLE_CONFIG
@@ -333,6 +424,8 @@ COMMANDS = {
     "table": cmd_table,
     "run": cmd_run,
     "send": cmd_send,
+    "bench": cmd_bench,
+    "indexes": cmd_indexes,
     "lab": cmd_lab,
     "demo-db": cmd_demo_db,
 }

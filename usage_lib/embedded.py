@@ -114,9 +114,10 @@ class EmbeddedMongo:
         self.stop()
 
 
-def load(uri: str, data: DemoData, db_name: str = DEMO_DB) -> None:
-    """Insert the dataset with journaled writes (a killed server loses unjournaled ones)."""
-    with MongoClient[dict[str, object]](uri, w=1, journal=True) as client:
+def load(uri: str, data: DemoData, db_name: str = DEMO_DB, journal: bool = True) -> None:
+    """Insert the dataset with journaled writes (a killed server loses unjournaled ones;
+    `journal=False` is for an in-memory server that is thrown away)."""
+    with MongoClient[dict[str, object]](uri, w=1, journal=journal) as client:
         db = client[db_name]
         for name in ("requests", "organizations", "faq_kbs"):
             db[name].drop()

@@ -88,5 +88,5 @@ def table_text(table: pl.DataFrame, bks: tuple[Bucket, ...], title: str, footer:
     return "\n".join(out) + "\n"
 
 
-def dumps(payload: dict[str, Any]) -> str:
+def dumps(payload: Any) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
