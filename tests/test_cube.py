@@ -12,7 +12,7 @@ from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from conftest import BOTS, DELETED_BOT, EXCLUDED_ORG, ORGS
-from usage_lib.config import Config, Exclusion, parse_config
+from usage_lib.config import Config, ConfigError, Exclusion, parse_config
 from usage_lib.cube import query_cube
 from usage_lib.periods import DateRange, choose_granularity
 from usage_lib.tables import organization_table, platform_table
@@ -53,6 +53,30 @@ def test_platform_and_agent_tables_match_the_oracle(
     for org in [*ORGS, "unassigned"]:
         agents = oracle.counts(docs, start, end, tz, grain, {EXCLUDED_ORG}, by="agent", org=org)
         assert as_counts(organization_table(cube, org, grain)) == agents
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "tz"),
+    [
+        (date(2025, 12, 20), date(2026, 4, 18), "UTC"),  # partial first and last months
+        (date(2026, 1, 1), date(2026, 3, 31), "Asia/Kolkata"),
+        (date(2025, 12, 1), date(2026, 3, 31), "America/Los_Angeles"),
+    ],
+)
+def test_a_month_grain_cube_gives_the_same_monthly_tables(
+    traps: Traps, start: date, end: date, tz: str
+) -> None:
+    db, docs = traps
+    rng = DateRange(start, end, tz)
+    cube = query_cube(db, rng, CONFIG, grain="month")
+    assert cube.frame["day"].min() >= start  # a partial month is dated inside the range
+    expected = oracle.counts(docs, start, end, tz, "month", {EXCLUDED_ORG})
+    assert as_counts(platform_table(cube, "month")) == expected
+    for org in [*ORGS, "unassigned"]:
+        agents = oracle.counts(docs, start, end, tz, "month", {EXCLUDED_ORG}, by="agent", org=org)
+        assert as_counts(organization_table(cube, org, "month")) == agents
+    with pytest.raises(ConfigError, match="holds months"):
+        platform_table(cube, "week")
 
 
 def test_traps_are_present_and_handled(traps: Traps) -> None:

@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sizes",
         default="50000,150000,500000",
         metavar="N,N,...",
-        help="demo dataset sizes, conversations in the 6-month window (default: 50000,150000,500000)",
+        help="demo dataset sizes, conversations in the collection (default: 50000,150000,500000)",
     )
     b.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per case (median)")
     b.add_argument(

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -21,6 +21,7 @@ from .config import Config, Exclusion
 from .db import LOOKUP_TIMEOUT_MS, QUERY_TIMEOUT_MS, translate_errors
 from .periods import DateRange
 
+Grain = Literal["day", "month"]
 UNASSIGNED = "unassigned"  # the organization row of requests with no organization
 UNATTRIBUTED = "unattributed"  # the agent row of human-only conversations
 UNASSIGNED_NAME = "No organization"
@@ -39,13 +40,19 @@ NAMES = {"org_name": pl.String, "agent_name": pl.String, "agent_exists": pl.Bool
 
 @dataclass(frozen=True)
 class Cube:
-    """The daily cube for one range, with what it counted and when it was read."""
+    """The cube for one range, with what it counted and when it was read.
+
+    `grain` "day": a row per organization, agent and local day (any table can be cut
+    from it). "month": a row per month, dated its first day in the range (the
+    monthly report's pass; fewer groups for the server to keep).
+    """
 
     frame: pl.DataFrame  # SCHEMA + NAMES columns
     range: DateRange
     rule: str  # the billing rule in words
     exclusions: tuple[Exclusion, ...]
     read_at: datetime  # when the data was read (UTC)
+    grain: Grain = "day"
 
     def save(self, path: str | Path) -> Path:
         """Write the cube as Parquet plus a JSON sidecar (`<path>.json`)."""
@@ -58,6 +65,7 @@ class Cube:
             "rule": self.rule,
             "exclusions": [e.__dict__ for e in self.exclusions],
             "read_at": self.read_at.isoformat(),
+            "grain": self.grain,
         }
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return path
@@ -76,6 +84,7 @@ class Cube:
             rule=meta["rule"],
             exclusions=tuple(Exclusion(**e) for e in meta["exclusions"]),
             read_at=datetime.fromisoformat(meta["read_at"]),
+            grain=meta.get("grain", "day"),
         )
 
 
@@ -114,7 +123,7 @@ def match_stage(rng: DateRange, config: Config) -> dict[str, Any]:
     return match
 
 
-def pipeline(rng: DateRange, config: Config) -> list[dict[str, Any]]:
+def pipeline(rng: DateRange, config: Config, grain: Grain = "day") -> list[dict[str, Any]]:
     """`$match`, then one `$group` on the organization field as stored, the agent, the local day.
 
     Per document the server only reads fields, truncates a date and makes two
@@ -147,7 +156,8 @@ def pipeline(rng: DateRange, config: Config) -> list[dict[str, Any]]:
 
 
 def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.DataFrame:
-    """Grouped rows -> the cube: normalized ids, local days, billable / test mode / excluded."""
+    """Grouped rows -> the cube: normalized ids, local days (a month's first day in the range),
+    billable / test mode / excluded."""
     zone = ZoneInfo(rng.timezone)
     excluded = set(config.excluded_ids)
     records = []
@@ -160,7 +170,7 @@ def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.
             (
                 org or UNASSIGNED,
                 agent_key(key.get("a")) or UNATTRIBUTED,
-                key["d"].replace(tzinfo=UTC).astimezone(zone).date(),
+                max(key["d"].replace(tzinfo=UTC).astimezone(zone).date(), rng.start),
                 0 if org in excluded else counted,
                 test,
                 counted if org in excluded else 0,
@@ -209,14 +219,14 @@ def lookup_names(db: Database, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def query_cube(db: Database, rng: DateRange, config: Config) -> Cube:
+def query_cube(db: Database, rng: DateRange, config: Config, grain: Grain = "day") -> Cube:
     """One aggregation over `requests` for the range, plus one name look-up per collection."""
     read_at = datetime.now(UTC).replace(microsecond=0)
     with translate_errors(db):
         rows = list(
             db.requests.aggregate(
-                pipeline(rng, config), maxTimeMS=QUERY_TIMEOUT_MS, allowDiskUse=True
+                pipeline(rng, config, grain), maxTimeMS=QUERY_TIMEOUT_MS, allowDiskUse=True
             )
         )
     frame = lookup_names(db, _to_frame(rows, rng, config)).sort(["org_id", "agent_id", "day"])
-    return Cube(frame, rng, config.rule.describe(), config.exclusions, read_at)
+    return Cube(frame, rng, config.rule.describe(), config.exclusions, read_at, grain)

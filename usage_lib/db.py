@@ -50,7 +50,11 @@ def client_for(uri: str) -> MongoClient:
                 appname="usage-report",
                 readPreference="secondaryPreferred",
                 serverSelectionTimeoutMS=SERVER_TIMEOUT_MS,
-                connectTimeoutMS=SERVER_TIMEOUT_MS,
+                # The monitor's heartbeats use this as their socket timeout: a server
+                # busy with the pass (SecantusDB, a large window) may answer late, and a
+                # failed heartbeat would cancel the pass. Unreachable still fails within
+                # serverSelectionTimeoutMS.
+                connectTimeoutMS=30_000,
                 socketTimeoutMS=QUERY_TIMEOUT_MS + 30_000,
                 tz_aware=False,
             )

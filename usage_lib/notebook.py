@@ -23,7 +23,7 @@ def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
         cube = Cube.load(cube_path)
     else:
         src, window = open_month(month, config_path or None, quiet=True)
-        cube = query_cube(src.db, window, src.config)
+        cube = query_cube(src.db, window, src.config, grain="month")
     if month_key(month) not in months_of(cube):
         raise ValueError(f"month {month} is not in the cube's range {cube.range.describe()}")
     return cube

@@ -116,7 +116,7 @@ def run_pack(
     staging.mkdir()
     try:
         started = time.perf_counter()
-        cube = query_cube(src.db, window, src.config)
+        cube = query_cube(src.db, window, src.config, grain="month")
         cube_path = cube.save(staging / "cube.parquet")
         data_s = time.perf_counter() - started
         _log(progress, f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")

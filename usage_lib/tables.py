@@ -20,6 +20,11 @@ KEY_COLUMNS = ("id", "name", "type")
 
 def table_buckets(cube: Cube, granularity: str = "auto") -> tuple[Bucket, ...]:
     grain: Granularity = choose_granularity(cube.range, granularity)
+    if cube.grain == "month" and grain != "month":
+        raise ConfigError(
+            f"granularity: this cube holds months; {grain}ly tables need a daily cube "
+            "(query_cube(..., grain='day'), the default)"
+        )
     return buckets(cube.range, grain)
 
 
