@@ -56,6 +56,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="use the embedded demo database")
 
 
+def _pack_options(p: argparse.ArgumentParser) -> None:
+    """What `run` and `send` share, so that `send` finds the pack `run` wrote."""
+    p.add_argument(
+        "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
+    )
+    p.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="usage-report", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -74,11 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(t)
 
     r = sub.add_parser("run", help="make the monthly report pack (HTML) in reports/<YYYY-MM>/")
-    r.add_argument(
-        "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
-    )
-    r.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
-    r.add_argument("--quiet", action="store_true", help="no progress output")
+    _pack_options(r)
     r.add_argument(
         "--email",
         action="store_true",
@@ -89,10 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "send", help="email the month's report pack through SMTP (makes the pack if it is missing)"
     )
-    s.add_argument(
-        "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
-    )
-    s.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
+    _pack_options(s)
     s.add_argument(
         "--to",
         nargs="+",
@@ -106,7 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--force", action="store_true", help="send even if this month went to these recipients"
     )
-    s.add_argument("--quiet", action="store_true", help="no progress output")
     _common(s)
 
     b = sub.add_parser(
@@ -310,15 +311,13 @@ def cmd_send(args: argparse.Namespace) -> int:
     mailing = _mailing(args, config)
     year, month = report_month(args.month, "--month")
     key = f"{year:04d}-{month:02d}"
-    pack: Path | None = Path(args.out or REPORTS_DIR) / key
-    assert pack is not None
-    if not (pack / "manifest.json").exists():
-        if not args.quiet:
-            print(f"No report pack for {key} in {pack.parent}: making it first.", file=sys.stderr)
-        pack = _make_pack(args, key)
-        if pack is None:
-            return EXIT_FAILED
-    return _send(args, pack, mailing)
+    pack = Path(args.out or REPORTS_DIR) / key
+    if (pack / "manifest.json").exists():
+        return _send(args, pack, mailing)
+    if not args.quiet:
+        print(f"No report pack for {key} in {pack.parent}: making it first.", file=sys.stderr)
+    made = _make_pack(args, key)
+    return EXIT_FAILED if made is None else _send(args, made, mailing)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -143,7 +143,7 @@ def pipeline(rng: DateRange, config: Config, grain: Grain = "day") -> list[dict[
                     "d": {
                         "$dateTrunc": {
                             "date": "$createdAt",
-                            "unit": "day",
+                            "unit": grain,
                             "timezone": rng.timezone,
                         }
                     },
