@@ -23,7 +23,7 @@ report: $(STAMP)
 test: lint
 	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest
 
-## The benchmark (prints figures; about 13 minutes here): 50k, 150k and 500k conversations.
+## The benchmark (prints figures; about 10 minutes here): 50k, 150k and 500k conversations.
 bench: $(STAMP)
 	$(BIN)/usage-report bench --out reports/bench.json
 
