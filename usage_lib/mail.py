@@ -80,7 +80,7 @@ class Smtp:
 
 
 def check_address(value: str, key: str) -> str:
-    name, address = parseaddr(value)
+    _, address = parseaddr(value)
     if "@" not in address or " " in address or address.startswith("@") or address.endswith("@"):
         raise ConfigError(f"{key}: {value!r} is not an email address")
     return value
