@@ -1,21 +1,11 @@
-from datetime import UTC, date, datetime
+from datetime import date
 
-import polars as pl
 import pytest
+from support import billable_cube
 
 from usage_lib import adoption
-from usage_lib.cube import Cube
-from usage_lib.periods import DateRange
 
 A, B, C = "a" * 24, "b" * 24, "c" * 24
-SCHEMA = {
-    "org_id": pl.String,
-    "org_name": pl.String,
-    "agent_id": pl.String,
-    "agent_name": pl.String,
-    "day": pl.Date,
-    "billable": pl.Int64,
-}
 # Jan: A 10, B 5 | Feb: A 20 (two agents + unattributed), C 4 (new) | Mar: A 15, B 6 (returning), C 0
 ROWS = [
     (A, "Alpha", "a1", "A1", date(2026, 1, 4), 10),
@@ -27,15 +17,7 @@ ROWS = [
     (A, "Alpha", "a1", "A1", date(2026, 3, 1), 15),
     (B, "Beta", "b1", "B1", date(2026, 3, 30), 6),
 ]
-CUBE = Cube(
-    pl.DataFrame(ROWS, schema=SCHEMA, orient="row").with_columns(
-        test_mode=pl.lit(0, pl.Int64), excluded=pl.lit(0, pl.Int64), agent_exists=pl.lit(True)
-    ),
-    DateRange(date(2026, 1, 1), date(2026, 3, 31)),
-    "rule",
-    (),
-    datetime(2026, 4, 1, tzinfo=UTC),
-)
+CUBE = billable_cube(ROWS, date(2026, 1, 1), date(2026, 3, 31))
 
 
 def test_activity_counts_active_new_returning_dormant() -> None:

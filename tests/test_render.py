@@ -1,36 +1,19 @@
-from datetime import UTC, date, datetime
+from datetime import date
 
 import polars as pl
+from support import billable_cube
 
 from usage_lib import render
 from usage_lib.checks import Finding
-from usage_lib.cube import Cube
-from usage_lib.periods import DateRange
 from usage_lib.tables import platform_table
 
 A, B = "a" * 24, "b" * 24
-SCHEMA = {
-    "org_id": pl.String,
-    "org_name": pl.String,
-    "agent_id": pl.String,
-    "agent_name": pl.String,
-    "day": pl.Date,
-    "billable": pl.Int64,
-}
 ROWS = [
     (A, "Alpha <Labs> & Co", "a1", "Bot One", date(2026, 1, 4), 1200),
     (A, "Alpha <Labs> & Co", "unattributed", "Unattributed", date(2026, 2, 4), 3),
     (B, "Beta", "b1", "Bot Two", date(2026, 2, 9), 5),
 ]
-CUBE = Cube(
-    pl.DataFrame(ROWS, schema=SCHEMA, orient="row").with_columns(
-        test_mode=pl.lit(0, pl.Int64), excluded=pl.lit(0, pl.Int64), agent_exists=pl.lit(True)
-    ),
-    DateRange(date(2026, 1, 1), date(2026, 2, 28)),
-    "status 1000",
-    (),
-    datetime(2026, 3, 1, tzinfo=UTC),
-)
+CUBE = billable_cube(ROWS, date(2026, 1, 1), date(2026, 2, 28), "status 1000")
 
 
 def test_numbers_use_separators_and_a_dash_for_zero() -> None:

@@ -1,11 +1,11 @@
-from datetime import UTC, date, datetime
+from datetime import date
 
 import polars as pl
 import pytest
+from support import billable_cube
 
 from usage_lib.config import ConfigError
 from usage_lib.cube import Cube
-from usage_lib.periods import DateRange
 from usage_lib.tables import (
     agent_table,
     organization_table,
@@ -21,21 +21,7 @@ A, B, C = "a" * 24, "b" * 24, "c" * 24
 def make_cube(
     rows: list[tuple], start: date = date(2026, 1, 1), end: date = date(2026, 3, 31)
 ) -> Cube:
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "org_id": pl.String,
-            "org_name": pl.String,
-            "agent_id": pl.String,
-            "agent_name": pl.String,
-            "day": pl.Date,
-            "billable": pl.Int64,
-        },
-        orient="row",
-    ).with_columns(
-        test_mode=pl.lit(0, pl.Int64), excluded=pl.lit(0, pl.Int64), agent_exists=pl.lit(True)
-    )
-    return Cube(frame, DateRange(start, end), "rule", (), datetime(2026, 4, 1, tzinfo=UTC))
+    return billable_cube(rows, start, end)
 
 
 CUBE = make_cube(

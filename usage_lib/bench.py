@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from .cube import (
     org_key,
     query_cube,
 )
-from .periods import DateRange, months_ending
+from .periods import DateRange, bucket_key, months_ending
 from .tables import organization_table, platform_table
 
 DEFAULT_SIZES = (50_000, 150_000, 500_000)  # conversations in the collection
@@ -106,7 +106,7 @@ def report_tables(cube: Cube) -> pl.DataFrame:
     table = platform_table(cube, "month")
     for org in table["id"].to_list():
         organization_table(cube, org, "month")
-    key = f"{cube.range.end.year:04d}-{cube.range.end.month:02d}"
+    key = bucket_key(cube.range.end, "month")
     activity(cube), headline(cube, key), movers(cube, key), starters(cube), all_checks(cube)
     return _by_org_month(table)
 
@@ -288,7 +288,7 @@ def child_pack(uri: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
         pack = run_pack(
-            f"{MONTH[0]:04d}-{MONTH[1]:02d}", str(EXAMPLE_CONFIG), Path(out), progress=False
+            bucket_key(date(*MONTH, 1), "month"), str(EXAMPLE_CONFIG), Path(out), progress=False
         )
         wall = time.perf_counter() - started
     m = pack.manifest

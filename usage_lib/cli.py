@@ -30,8 +30,8 @@ from .periods import (
     choose_granularity,
     default_range,
     last_n_days,
+    month_key,
     parse_date,
-    report_month,
     today_in,
 )
 from .tables import agent_table, organization_table, platform_table
@@ -297,8 +297,7 @@ def _send(args: argparse.Namespace, pack: Path, mailing: tuple[str, list[str], S
 def cmd_run(args: argparse.Namespace) -> int:
     config = resolve_config(args.config, demo=args.demo)  # fail on bad input before any work
     mailing = _mailing(args, config) if args.email else None
-    year, month = report_month(args.month, "--month")
-    pack = _make_pack(args, f"{year:04d}-{month:02d}")
+    pack = _make_pack(args, month_key(args.month, "--month"))
     if pack is None:
         return EXIT_FAILED
     return _send(args, pack, mailing) if mailing else EXIT_OK
@@ -309,8 +308,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     config = resolve_config(args.config, demo=args.demo)
     mailing = _mailing(args, config)
-    year, month = report_month(args.month, "--month")
-    key = f"{year:04d}-{month:02d}"
+    key = month_key(args.month, "--month")
     pack = Path(args.out or REPORTS_DIR) / key
     if (pack / "manifest.json").exists():
         return _send(args, pack, mailing)

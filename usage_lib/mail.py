@@ -24,13 +24,15 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from .adoption import Headline, headline
 from .charts import trend_chart
-from .checks import all_checks
+from .checks import Finding, all_checks
 from .config import ConfigError
 from .cube import Cube
 from .formats import table_text
-from .render import FONT, counted_line, headline_cards, usage_table
+from .render import FONT, counted_line, counted_text, headline_cards, usage_table
 from .tables import platform_table, table_buckets, top_rows
 
 SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -121,14 +123,36 @@ def _titles(manifest: dict[str, Any]) -> str:
     )
 
 
-def html_body(
-    cube: Cube, h: Headline, manifest: dict[str, Any], attachment: str, description: str
-) -> str:
+@dataclass(frozen=True)
+class Digest:
+    """What both alternatives show, computed once from the pack."""
+
+    cube: Cube
+    headline: Headline
+    table: pl.DataFrame  # organizations x months: the top ones, then the rest in one row
+    findings: list[Finding]
+    manifest: dict[str, Any]
+    attachment: str  # the zip's file name
+
+    @classmethod
+    def of(cls, pack: Path, manifest: dict[str, Any]) -> Digest:
+        cube = Cube.load(pack / "cube.parquet")
+        return cls(
+            cube=cube,
+            headline=headline(cube, manifest["month"]),
+            table=top_rows(platform_table(cube, "month"), TOP_ORGANIZATIONS),
+            findings=all_checks(cube),
+            manifest=manifest,
+            attachment=zip_name(manifest["month"]),
+        )
+
+
+def html_body(d: Digest, description: str) -> str:
     """600 px, inline styles only, no scripts, no external resources; the chart is `cid:`."""
-    table = top_rows(platform_table(cube, "month"), TOP_ORGANIZATIONS)
+    h, manifest = d.headline, d.manifest
     checks = "".join(
         f'<li style="margin:0 0 6px 0;"><b>{escape(f.title)}</b>: {escape(f.sentence)}</li>'
-        for f in all_checks(cube)
+        for f in d.findings
     )
     h2 = f'style="{FONT}font-size:17px;margin:22px 0 6px 0;"'
     text = f'style="{FONT}font-size:13px;color:#333;"'
@@ -143,17 +167,17 @@ def html_body(
         'style="width:100%;max-width:600px;background:#ffffff;border:1px solid #ddd;">'
         '<tr><td style="padding:16px 16px 20px 16px;">'
         f'<h1 style="{FONT}font-size:22px;margin:0 0 4px 0;">Usage report, {escape(h.label)}</h1>'
-        f"{counted_line(cube)}"
+        f"{counted_line(d.cube)}"
         f"{headline_cards(h, per_row=2)}"
         f"<h2 {h2}>Billable conversations by organization</h2>"
-        f'<div style="overflow-x:auto;">{usage_table(table, cube, "month")}</div>'
+        f'<div style="overflow-x:auto;">{usage_table(d.table, d.cube, "month")}</div>'
         f"<h2 {h2}>Trend</h2>"
         f'<img src="cid:{CHART_CID}" width="568" alt="{escape(description)}" '
         'style="display:block;width:100%;max-width:568px;height:auto;border:0;">'
         f"<h2 {h2}>Data checks</h2>"
         f'<ul {text[:-1]}padding-left:18px;">{checks}</ul>'
         f"<h2 {h2}>Attached</h2>"
-        f"<p {text}><b>{escape(attachment)}</b>: the full report ({escape(_titles(manifest))}), "
+        f"<p {text}><b>{escape(d.attachment)}</b>: the full report ({escape(_titles(manifest))}), "
         "self-contained HTML pages with every organization's agents. Unzip it and open "
         "<b>index.html</b> in a browser.</p>"
         f'<p style="{FONT}font-size:11px;color:#777;">Data as of {escape(manifest["data_as_of"])}; '
@@ -162,11 +186,10 @@ def html_body(
     )
 
 
-def text_body(cube: Cube, h: Headline, manifest: dict[str, Any], attachment: str) -> str:
-    table = top_rows(platform_table(cube, "month"), TOP_ORGANIZATIONS)
+def text_body(d: Digest) -> str:
+    h, manifest = d.headline, d.manifest
     title = f"Usage report, {h.label}"
     new = ", ".join(h.new_organizations) or "none"
-    excluded = ", ".join(e.name for e in cube.exclusions) or "none"
     lines = [
         title,
         "=" * len(title),
@@ -177,16 +200,15 @@ def text_body(cube: Cube, h: Headline, manifest: dict[str, Any], attachment: str
         f"New organizations:      {len(h.new_organizations)} ({new})",
         "",
         table_text(
-            table,
-            table_buckets(cube, "month"),
+            d.table,
+            table_buckets(d.cube, "month"),
             "Billable conversations by organization",
-            f"Counted: billable conversations ({cube.rule}), by conversation start date, "
-            f"{cube.range.describe()}. Excluded organizations: {excluded}.",
+            counted_text(d.cube),
         ),
         "Data checks",
-        *[f"- {f.title}: {f.sentence}" for f in all_checks(cube)],
+        *[f"- {f.title}: {f.sentence}" for f in d.findings],
         "",
-        f"Attached: {attachment}, the full report ({_titles(manifest)}).",
+        f"Attached: {d.attachment}, the full report ({_titles(manifest)}).",
         "Unzip it and open index.html in a browser.",
         "",
         f"Data as of {manifest['data_as_of']}; usage_lib {manifest['library_version']}.",
@@ -198,27 +220,23 @@ def compose(
     pack: Path, manifest: dict[str, Any], sender: str, recipients: Sequence[str]
 ) -> EmailMessage:
     """The month's message from a pack folder (its manifest, cube and HTML pages)."""
-    cube = Cube.load(pack / "cube.parquet")
-    h = headline(cube, manifest["month"])
-    chart = trend_chart(cube)
-    attachment = zip_name(manifest["month"])
+    digest = Digest.of(pack, manifest)
+    chart = trend_chart(digest.cube)
 
     message = EmailMessage()
-    message["Subject"] = subject(h)
+    message["Subject"] = subject(digest.headline)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = format_datetime(datetime.now(UTC))
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid("usage-report", domain=domain)
-    message.set_content(text_body(cube, h, manifest, attachment))
-    message.add_alternative(
-        html_body(cube, h, manifest, attachment, chart.description), subtype="html"
-    )
+    message.set_content(text_body(digest))
+    message.add_alternative(html_body(digest, chart.description), subtype="html")
     html_part = message.get_body(("html",))
     assert isinstance(html_part, EmailMessage)
     html_part.add_related(chart.png(), "image", "png", cid=f"<{CHART_CID}>", filename="trend.png")
     message.add_attachment(
-        pack_zip(pack, manifest), maintype="application", subtype="zip", filename=attachment
+        pack_zip(pack, manifest), maintype="application", subtype="zip", filename=digest.attachment
     )
     return message
 

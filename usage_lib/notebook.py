@@ -7,13 +7,9 @@ from IPython.display import HTML, display
 from .adoption import months_of
 from .api import open_month
 from .cube import Cube, query_cube
-from .periods import report_month
+from .periods import month_key
 
-
-def month_key(month: str) -> str:
-    """The report month as 'YYYY-MM' ('' or 'last': the last full month)."""
-    year, m = report_month(month)
-    return f"{year:04d}-{m:02d}"
+__all__ = ["month_key", "report_cube", "show"]
 
 
 def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:

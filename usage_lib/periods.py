@@ -95,6 +95,12 @@ def report_month(text: str, key: str = "month") -> tuple[int, int]:
     return parse_month(text, key)
 
 
+def month_key(text: str, key: str = "month") -> str:
+    """The report month as 'YYYY-MM' ('' or 'last': the last full month)."""
+    year, month = report_month(text, key)
+    return f"{year:04d}-{month:02d}"
+
+
 def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 

@@ -88,15 +88,18 @@ def frame_table(
     return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def counted_line(cube: Cube, source: str = "") -> str:
-    """The line under every title: exactly what is counted."""
+def counted_text(cube: Cube) -> str:
+    """Exactly what is counted, in one sentence."""
     excluded = ", ".join(e.name for e in cube.exclusions) or "none"
-    text = (
+    return (
         f"Counted: billable conversations ({cube.rule}), by conversation start date, "
         f"{cube.range.describe()}. Excluded organizations: {excluded}."
     )
-    if source:
-        text += f" Source: {source}."
+
+
+def counted_line(cube: Cube, source: str = "") -> str:
+    """The line under every title: exactly what is counted."""
+    text = counted_text(cube) + (f" Source: {source}." if source else "")
     return f'<p style="{FONT}font-size:13px;color:#444;margin:4px 0 12px 0;">{escape(text)}</p>'
 
 

@@ -34,6 +34,7 @@ from .api import open_month
 from .config import PROJECT_ROOT, ConfigError
 from .cube import Cube, query_cube
 from .mail import PREVIEW_FROM, PREVIEW_TO, Smtp, compose, deliver, write_eml
+from .periods import bucket_key
 from .render import FONT, counted_line, headline_cards
 from .tables import platform_table, totals
 
@@ -106,7 +107,7 @@ def run_pack(
     import papermill as pm  # slow to import: only when a pack is made
 
     src, window = open_month(month, config_path, demo=demo)
-    key = f"{window.end.year:04d}-{window.end.month:02d}"
+    key = bucket_key(window.end, "month")
     out = Path(out_dir or REPORTS_DIR)
     ensure_kernel()
 
