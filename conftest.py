@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from usage_lib.config import EXAMPLE_CONFIG
 from usage_lib.embedded import EmbeddedMongo, demo_server
+from usage_lib.paths import EXAMPLE_CONFIG
 
 NOTEBOOK_MONTH = (2026, 10)
 _server: EmbeddedMongo | None = None

@@ -15,9 +15,9 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from support import BIN, PASSWORD
 
-from usage_lib.config import EXAMPLE_CONFIG
 from usage_lib.demo_data import generate
 from usage_lib.embedded import EmbeddedMongo, load
+from usage_lib.paths import EXAMPLE_CONFIG
 
 ORGS = [str(ObjectId(f"{0x6600000 + i:08x}" + "0" * 16)) for i in range(4)]
 EXCLUDED_ORG = "6700000000000000000000aa"
@@ -38,7 +38,7 @@ def client(mongo: EmbeddedMongo) -> Iterator[MongoClient[dict[str, Any]]]:
 
 
 def trap_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, Any]]:
-    """Requests with every trap of DOMAIN.md, many of them within minutes of midnight."""
+    """Requests with every trap of docs/domain.md, many of them within minutes of midnight."""
     rng = random.Random(seed)
     docs = []
     for _ in range(n):

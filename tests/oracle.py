@@ -1,4 +1,4 @@
-"""An independent pure-Python reading of DOMAIN.md's billing rule, attribution and buckets.
+"""An independent pure-Python reading of docs/domain.md's billing rule, attribution and buckets.
 
 It shares no code with usage_lib: tests compare the library's MongoDB results
 against it over the same documents.

@@ -1,9 +1,8 @@
-"""The benchmark's methods give the same numbers (checked against the oracle) and its wire
-counts are real; the index advisor finds, refuses and builds the index it recommends."""
+"""The benchmark's methods give the same numbers (checked against the oracle), its wire
+counts are real, and it reports the start-up figures."""
 
 import json
 import subprocess
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ from support import BIN
 from conftest import EXCLUDED_ORG
 from usage_lib import bench
 from usage_lib.config import Config, Exclusion
-from usage_lib.embedded import EmbeddedMongo
-from usage_lib.indexes import find_equivalent, recommended
 from usage_lib.periods import DateRange
 
 CONFIG = Config(exclusions=(Exclusion(EXCLUDED_ORG, "Internal", "internal"),))
@@ -51,8 +48,9 @@ def test_every_method_gives_the_oracle_numbers(mongo: Any, traps: Any, method: s
         assert sent == ["aggregate", "find", "find"] and wire.docs < matching
     elif method == "naive":  # every matching conversation crosses the wire
         assert sent == ["find", "find", "find"] and wire.docs >= matching
-    else:  # the platform pipeline and one per organization
-        assert sent == ["aggregate"] * (1 + len({r["org_id"] for r in got.to_dicts()}))
+    else:  # the platform pass and one per organization (each with its name look-ups)
+        passes = 1 + len({r["org_id"] for r in got.to_dicts()})
+        assert sent == ["aggregate", "find", "find"] * passes
 
 
 def test_floor_is_one_count(mongo: Any, traps: Any) -> None:
@@ -83,14 +81,23 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     records = json.loads(out.read_text())
-    assert [r["method"] for r in records] == ["floor", "project", "naive", "per_table", "pack"]
+    methods = ["floor", "project", "naive", "per_table", "pack"]
+    startup, records = records[:2], records[2:]
+    assert [r["method"] for r in startup] == [
+        "startup: import polars, pymongo",
+        "startup: usage-report --help",
+    ]
+    assert all(r["wall_s"] > 0 and len(r["runs"]) == 5 for r in startup)
+    assert "Start-up, median of 5" in done.stdout
+    assert [r["method"] for r in records] == methods
     for r in records:
         assert r["size"] == 3000 and r["wall_s"] > 0 and r["peak_rss_mb"] > 0
         assert {"server_commands", "docs_returned", "bytes_returned"} <= set(r)
     project, naive, per_table, pack = records[1:]
     assert naive["bytes_returned"] > project["bytes_returned"]
     assert per_table["estimated"] and per_table["server_commands"] > 2
-    assert pack["data_s"] > 0 and pack["execute_s"] > 0 and pack["export_s"] > 0
+    assert pack["data_s"] > 0 and pack["notebooks_s"] > 0 and pack["export_s"] > 0
+    assert pack["data_s"] + pack["beyond_data_s"] == pytest.approx(pack["wall_s"], abs=0.02)
     assert (
         "| 3,000 | project |" in done.stdout and "same organization x month numbers" in done.stdout
     )
@@ -101,65 +108,3 @@ def test_bench_rejects_bad_sizes() -> None:
         [str(BIN), "bench", "--sizes", "50k"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "--sizes" in done.stderr and done.stderr.count("\n") == 1
-
-
-@pytest.fixture
-def database() -> Iterator[tuple[str, Any]]:
-    with EmbeddedMongo(":memory:") as server, MongoClient(server.uri) as client:
-        client.tiledesk.requests.insert_one({"status": 1000})
-        yield server.uri, client.tiledesk
-
-
-def indexes(uri: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "USAGE_MONGODB_URI": uri, "HOME": "/tmp"}
-    return subprocess.run(
-        [str(BIN), "indexes", *args], env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def test_the_advisor_recommends_equality_then_ranges() -> None:
-    assert recommended(Config()) == [("status", 1), ("createdAt", 1), ("depth", 1)]
-
-
-def test_indexes_reports_then_creates_then_finds(database: tuple[str, Any]) -> None:
-    uri, db = database
-    first = indexes(uri)
-    assert first.returncode == 0 and "Not there" in first.stdout and "--create" in first.stdout
-    assert len(db.requests.index_information()) == 1  # only _id: it wrote nothing
-
-    created = indexes(uri, "--create")
-    assert created.returncode == 0
-    out = created.stdout
-    assert out.index("Writing to the source database") < out.index("Created index")
-    info = db.requests.index_information()["usage_report_match"]
-    assert info["key"] == [("status", 1), ("createdAt", 1), ("depth", 1)]
-
-    again = indexes(uri, "--create")
-    assert (
-        again.returncode == 0 and "Already there" in again.stdout and "Writing" not in again.stdout
-    )
-
-
-@pytest.mark.parametrize(
-    ("keys", "options", "serves"),
-    [
-        (
-            [("status", -1), ("createdAt", -1), ("depth", 1), ("x", 1)],
-            {},
-            True,
-        ),  # more fields after
-        ([("status", 1), ("createdAt", 1)], {}, False),  # depth missing
-        ([("createdAt", 1), ("status", 1), ("depth", 1)], {}, False),  # range before equality
-        ([("status", 1), ("createdAt", 1), ("depth", 1)], {"sparse": True}, False),
-        (
-            [("status", 1), ("createdAt", 1), ("depth", 1)],
-            {"partialFilterExpression": {"depth": {"$gt": 5}}},
-            False,
-        ),
-    ],
-)
-def test_equivalent_index(database: tuple[str, Any], keys: Any, options: Any, serves: bool) -> None:
-    _, db = database
-    db.requests.create_index(keys, name="candidate", **options)
-    found = find_equivalent(db, recommended(Config()))
-    assert (found == "candidate") is serves

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,74 @@ def test_malformed_connection_string_exits_2() -> None:
     env = {"PATH": "/usr/bin:/bin", "USAGE_MONGODB_URI": "mongodb://user:pw@"}
     done = subprocess.run([str(BIN), "table"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "USAGE_MONGODB_URI" in done.stderr and "pw" not in done.stderr
+
+
+def test_table_loads_no_charting_papermill_or_nbconvert(traps: Any, env: Path) -> None:
+    script = (
+        "import sys\nfrom usage_lib.cli import main\n"
+        f"code = main(['table', '--config', {str(env)!r}, '--start', '2026-01-01', "
+        "'--end', '2026-01-31', '--format', 'json'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'altair', 'vl_convert', 'papermill', 'nbconvert', 'nbclient'})\n"
+        "print('HEAVY', heavy, code, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert "HEAVY [] 0" in done.stderr, done.stderr[-2000:]
+    assert json.loads(done.stdout)["metrics"] == ["conversations"]
+
+
+def test_help_imports_nothing_heavy() -> None:
+    script = (
+        "import sys\nfrom usage_lib.cli import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'polars', 'pymongo', 'altair', 'papermill', 'nbconvert'}), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--start", "2026-02-30", "--end", "2026-03-01"], "--start: '2026-02-30' is not a date"),
+        (["--as-of", "soon"], "--as-of: 'soon' is not a date"),
+        (["--tz", "Mars/Base"], "--tz: unknown time zone"),
+        (["--scope", "org", "--org", "xyz"], "--org: 'xyz' is not an organization"),
+        (["--scope", "agent", "--agent", "unattributed"], "--agent: unattributed needs"),
+    ],
+)
+def test_library_errors_are_named_by_their_flag(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str], args: list[str], flag: str
+) -> None:
+    assert main(["table", "--config", str(env), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"usage-report: error: {flag}" in err, err
+
+
+def test_lab_working_copy_is_made_once_and_never_overwritten(tmp_path: Path) -> None:
+    from usage_lib.cli import _working_copy
+    from usage_lib.paths import notebook_dir, report_notebooks
+
+    assert _working_copy(None) == notebook_dir()  # from the checkout: its own notebooks/
+    folder = tmp_path / "mine"
+    assert _working_copy(folder) == folder
+    names = sorted(p.name for p in folder.glob("*.ipynb"))
+    assert names and {p.name for p in report_notebooks()} <= set(names)
+    edited = folder / names[0]
+    edited.write_text("my edits")
+    _working_copy(folder)
+    assert edited.read_text() == "my edits"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(Exception, match="is a file, not a folder"):
+        _working_copy(tmp_path / "file")
+
+
+def test_example_config_prints_a_valid_config(capsys: pytest.CaptureFixture[str]) -> None:
+    from usage_lib.config import parse_config
+
+    assert main(["example-config"]) == 0
+    config = parse_config(tomllib.loads(capsys.readouterr().out))
+    assert len(config.exclusions) == 3 and config.rule.min_depth == 3

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from usage_lib.config import EXAMPLE_CONFIG, BillingRule, ConfigError, load_config, parse_config
+from usage_lib.config import BillingRule, ConfigError, load_config, parse_config
+from usage_lib.paths import EXAMPLE_CONFIG
 
 
 def test_defaults_follow_the_billing_rule() -> None:

@@ -1,4 +1,4 @@
-"""The demo dataset has the shape DOMAIN.md describes (checked with the independent oracle)."""
+"""The demo dataset has the shape docs/domain.md describes (checked with the independent oracle)."""
 
 from datetime import date
 

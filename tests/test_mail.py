@@ -24,9 +24,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from support import BIN, PASSWORD
 
-from usage_lib.config import EXAMPLE_CONFIG, ConfigError
+from usage_lib.config import ConfigError
 from usage_lib.embedded import free_port
-from usage_lib.mail import Smtp
+from usage_lib.paths import EXAMPLE_CONFIG
+from usage_lib.smtp import Smtp
 
 SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-PW-9f3k"
 CONFIG_TO = ["leadership@example.com"]  # usage.example.toml's [email] to
@@ -291,7 +292,7 @@ def test_dry_run_writes_the_eml_and_sends_nothing(
 ) -> None:
     box, env = smtp
     eml = month / "usage-report-2026-10.eml"
-    eml.unlink()
+    assert parse(eml.read_bytes())["To"] != "ceo@example.com"
     done = send(month, env, "--dry-run", "--to", "ceo@example.com")
     assert done.returncode == 0 and str(eml) in done.stdout
     assert box.received == [] and sent_records(month) == []
@@ -315,9 +316,19 @@ def test_the_pack_has_the_email_a_new_user_can_open(pack: Path) -> None:
     ]
 
 
+def test_a_pack_without_its_message_says_so(
+    month: Path, smtp: tuple[Mailbox, dict[str, str]]
+) -> None:
+    box, env = smtp
+    (month / "usage-report-2026-10.eml").unlink()
+    done = send(month, env)
+    assert done.returncode == 1 and "usage-report-2026-10.eml is missing" in done.stderr
+    assert box.received == [] and sent_records(month) == []
+
+
 def test_missing_smtp_or_recipients_are_input_errors(month: Path) -> None:
     done = send(month, {})
-    assert done.returncode == 2 and "USAGE_SMTP_HOST is not set" in done.stderr
+    assert done.returncode == 2 and "USAGE_SMTP_HOST: not set" in done.stderr
     done = send(month, {"USAGE_SMTP_HOST": "127.0.0.1"}, "--to", "not-an-address")
     assert done.returncode == 2 and "--to: 'not-an-address' is not an email address" in done.stderr
 

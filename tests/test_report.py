@@ -13,11 +13,15 @@ import pytest
 from support import BIN, PASSWORD
 
 from usage_lib import report
+from usage_lib.config import load_config
+from usage_lib.db import database
+from usage_lib.paths import EXAMPLE_CONFIG, notebook_dir, report_notebooks
+from usage_lib.source import Source
 
 
 def test_pack_has_every_page_and_a_manifest(pack: Path) -> None:
     names = {p.name for p in pack.iterdir()}
-    pages = {f"{nb.stem}.html" for nb in report.notebooks()}
+    pages = {f"{nb.stem}.html" for nb in report_notebooks()}
     assert {"index.html", "manifest.json", *pages} <= names
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["month"] == "2026-10" and manifest["range"] == {
@@ -30,7 +34,7 @@ def test_pack_has_every_page_and_a_manifest(pack: Path) -> None:
         "Demo Sandbox",
         "Partner Test Org",
     ]
-    assert set(manifest["notebooks"]) == {nb.stem for nb in report.notebooks()}
+    assert set(manifest["notebooks"]) == {nb.stem for nb in report_notebooks()}
     assert manifest["source"] == "configured database"
 
 
@@ -78,20 +82,20 @@ def test_no_secret_in_any_file(pack: Path, read_only: Any) -> None:
     assert set(parameters) == {"month", "cube_path", "config_path"}
 
 
-def test_a_failed_run_leaves_the_previous_pack(
-    pack: Path, read_only: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_run_leaves_the_previous_pack(pack: Path, read_only: Any, tmp_path: Path) -> None:
     out = pack.parent
     before = {p.name: p.read_bytes() for p in pack.iterdir()}
     broken = tmp_path / "notebooks"
-    shutil.copytree(report.NOTEBOOK_DIR, broken)
+    shutil.copytree(notebook_dir(), broken)
     nb = nbformat.read(broken / "2_agents.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
     nbformat.write(nb, broken / "2_agents.ipynb")
-    monkeypatch.setattr(report, "NOTEBOOK_DIR", broken)
-    monkeypatch.setenv("USAGE_MONGODB_URI", read_only[0])
+    config = load_config(EXAMPLE_CONFIG, env={"USAGE_MONGODB_URI": read_only[0]})
+    source = Source(database(config), config, demo=False)
     with pytest.raises(report.ReportError, match="2_agents.ipynb failed.*boom"):
-        report.run_pack("2026-10", out_dir=out, progress=False)
+        report.make_pack(
+            source, "2026-10", out, report_notebooks(broken), "a@b.c", ["d@e.f"], progress=False
+        )
     assert {p.name: p.read_bytes() for p in pack.iterdir()} == before
     failed = list((out / "failed").glob("2026-10-*/2_agents.ipynb"))
     assert len(failed) == 1 and "papermill-error-cell" in failed[0].read_text()

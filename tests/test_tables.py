@@ -81,7 +81,7 @@ def test_weekly_and_daily_tables_come_from_the_same_days() -> None:
 def test_agent_table_is_one_row() -> None:
     table = agent_table(CUBE, "x1")
     assert table.rows() == [("x1", "Bot X", "agent", 3, 0, 2, 5)]
-    with pytest.raises(ConfigError, match="--org"):
+    with pytest.raises(ConfigError, match="agent: unattributed needs an organization"):
         agent_table(CUBE, "unattributed")
     assert agent_table(CUBE, "unattributed", A)["total"].to_list() == [9]
 

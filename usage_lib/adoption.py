@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .cube import UNATTRIBUTED, Cube
-from .tables import bucketed, table_buckets
+from .tables import bucketed, table_buckets, zero_fill
 
 
 def monthly(cube: Cube) -> pl.DataFrame:
@@ -147,14 +147,15 @@ def movers(cube: Cube, month: str, top: int = 5) -> pl.DataFrame:
     wide = per_org.filter(pl.col("month").is_in([keys[i - 1], month])).pivot(
         on="month", index=["org_id", "org_name"], values="n"
     )
-    for key in (keys[i - 1], month):
-        if key not in wide.columns:
-            wide = wide.with_columns(pl.lit(0, pl.Int64).alias(key))
-    frame = wide.select(
-        pl.col("org_name").alias("name"),
-        pl.col(keys[i - 1]).fill_null(0).alias("before"),
-        pl.col(month).fill_null(0).alias("after"),
-    ).with_columns((pl.col("after") - pl.col("before")).alias("change"))
+    frame = (
+        zero_fill(wide, [keys[i - 1], month])
+        .select(
+            pl.col("org_name").alias("name"),
+            pl.col(keys[i - 1]).alias("before"),
+            pl.col(month).alias("after"),
+        )
+        .with_columns((pl.col("after") - pl.col("before")).alias("change"))
+    )
     frame = frame.with_columns(
         pl.when(pl.col("before") > 0).then(pl.col("change") / pl.col("before")).alias("change_pct")
     )
@@ -178,12 +179,9 @@ def starters(cube: Cube) -> pl.DataFrame:
     wide = per_org.filter(pl.col("org_id").is_in(late)).pivot(
         on="month", index=["org_id", "org_name"], values="n", sort_columns=True
     )
-    for key in keys:
-        if key not in wide.columns:
-            wide = wide.with_columns(pl.lit(0, pl.Int64).alias(key))
     return (
-        wide.join(first, on="org_id")
-        .with_columns([pl.col(k).fill_null(0) for k in keys])
+        zero_fill(wide, keys)
+        .join(first, on="org_id")
         .sort(["first", "org_name"])
         .select(pl.col("org_name").alias("name"), pl.col("first").alias("first_month"), *keys)
     )

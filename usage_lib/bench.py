@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -26,30 +25,32 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import bson
 import polars as pl
-from bson import ObjectId
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from .adoption import activity, headline, movers, starters
 from .checks import all_checks
-from .config import EXAMPLE_CONFIG, Config, load_config
+from .config import Config, load_config
 from .cube import (
     UNASSIGNED,
     UNATTRIBUTED,
     Cube,
-    agent_key,
+    agent_of,
+    is_test,
     lookup_names,
     match_stage,
     org_key,
     query_cube,
 )
-from .periods import DateRange, bucket_key, months_ending
+from .db import database
+from .paths import EXAMPLE_CONFIG, report_notebooks
+from .periods import DateRange, bucket_key, month_key, months_ending
 from .tables import organization_table, platform_table
 
 DEFAULT_SIZES = (50_000, 150_000, 500_000)  # conversations in the collection
@@ -122,18 +123,15 @@ FIELDS = {"_id": 0, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1
 def naive(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     """What an analyst writes first: fetch the matching conversations with a projection,
     group them in polars into the same daily cube, then the same tables."""
-    rows = []
-    for doc in db.requests.find(match_stage(rng, config), FIELDS):
-        bot = (doc.get("attributes") or {}).get("bot_id")
-        started_by = bot if isinstance(bot, str) and bot else doc.get("participantsBots")
-        rows.append(
-            (
-                org_key(doc.get("id_organization")) or UNASSIGNED,
-                agent_key(started_by) or UNATTRIBUTED,
-                doc["createdAt"],
-                doc.get("isTestMode") is True,
-            )
+    rows = [
+        (
+            org_key(doc.get("id_organization")) or UNASSIGNED,
+            agent_of(doc) or UNATTRIBUTED,
+            doc["createdAt"],
+            is_test(doc),
         )
+        for doc in db.requests.find(match_stage(rng, config), FIELDS)
+    ]
     schema: dict[str, Any] = {"org_id": pl.String, "agent_id": pl.String,
                               "at": pl.Datetime("us", "UTC"), "test": pl.Boolean}  # fmt: skip
     excluded = pl.col("org_id").is_in(list(config.excluded_ids))
@@ -158,72 +156,18 @@ def naive(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     return report_tables(cube)
 
 
-def _org_expr() -> dict[str, Any]:
-    oid = "$id_organization"
-    return {
-        "$switch": {
-            "branches": [
-                {"case": {"$eq": [{"$type": oid}, "objectId"]}, "then": {"$toString": oid}},
-                {"case": {"$eq": [{"$type": oid}, "string"]}, "then": {"$toLower": oid}},
-            ],
-            "default": None,
-        }
-    }
-
-
-def _agent_expr() -> dict[str, Any]:
-    bot, bots = "$attributes.bot_id", "$participantsBots"
-    return {
-        "$switch": {
-            "branches": [
-                {"case": {"$gt": [bot, ""]}, "then": bot},
-                {
-                    "case": {"$and": [{"$isArray": bots}, {"$gt": [{"$size": bots}, 0]}]},
-                    "then": {"$toString": {"$arrayElemAt": [bots, 0]}},
-                },
-            ],
-            "default": None,
-        }
-    }
-
-
-def _forms(org_id: str) -> list[Any]:
-    """The forms an organization id is stored in: ObjectId, and the string in either case."""
-    return [ObjectId(org_id), org_id, org_id.upper()]
-
-
-def _table_pipeline(
-    rng: DateRange, config: Config, group: dict[str, Any], org: str | None = None
-) -> list[dict[str, Any]]:
-    excluded = list(config.excluded_ids)
-    match: dict[str, Any] = {
-        **match_stage(rng, config),
-        "isTestMode": {"$ne": True},
-        "id_organization": {"$nin": [f for i in excluded for f in _forms(i)]},
-    }
-    if org == UNASSIGNED:
-        match["id_organization"] = {"$in": [None, ""]}
-    elif org is not None:
-        match["id_organization"] = {"$in": _forms(org)}
-    month = {"$dateToString": {"date": "$createdAt", "format": "%Y-%m", "timezone": rng.timezone}}
-    return [{"$match": match}, {"$group": {"_id": {**group, "m": month}, "n": {"$sum": 1}}}]
-
-
-def drill_down(db: Database, rng: DateRange, config: Config, org: str) -> list[dict[str, Any]]:
-    """One organization's agent x month table, as its own pipeline."""
-    return list(db.requests.aggregate(_table_pipeline(rng, config, {"a": _agent_expr()}, org)))
+def drill_down(db: Database, rng: DateRange, config: Config, org: str) -> pl.DataFrame:
+    """One organization's agent x month table, from a pass of its own."""
+    return organization_table(query_cube(db, rng, config, grain="month", org=org), org, "month")
 
 
 def per_table(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
-    """A dashboard's way: one pipeline for the platform table, then one per organization."""
-    platform = list(db.requests.aggregate(_table_pipeline(rng, config, {"o": _org_expr()})))
-    rows = [(r["_id"].get("o") or UNASSIGNED, r["_id"]["m"], r["n"]) for r in platform]
-    for org in sorted({o for o, _, _ in rows}):
+    """A dashboard's way: the product's pass for the platform table, then one more pass per
+    organization for its drill-down."""
+    table = platform_table(query_cube(db, rng, config, grain="month"), "month")
+    for org in table["id"].to_list():
         drill_down(db, rng, config, org)
-    frame = pl.DataFrame(
-        rows, schema={"org_id": pl.String, "month": pl.String, "n": pl.Int64}, orient="row"
-    )
-    return frame.group_by("org_id", "month").agg(pl.col("n").sum()).sort("org_id", "month")
+    return _by_org_month(table)
 
 
 def floor(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
@@ -280,15 +224,24 @@ def child(method: str, uri: str, repeat: int, org: str | None = None) -> dict[st
 
 def child_pack(uri: str) -> dict[str, Any]:
     """The whole pack in this process (its notebooks run in kernels of their own)."""
-    from .report import run_pack
+    from .mail import PREVIEW_FROM, PREVIEW_TO
+    from .report import make_pack
+    from .source import Source
 
     wire = Wire()
     monitoring.register(wire)
-    os.environ.update(USAGE_MONGODB_URI=uri, USAGE_MONGODB_DB="tiledesk")
+    config = replace(_config()[0], mongodb_uri=uri)
+    source = Source(database(config), config, demo=False)
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        pack = run_pack(
-            bucket_key(date(*MONTH, 1), "month"), str(EXAMPLE_CONFIG), Path(out), progress=False
+        pack = make_pack(
+            source,
+            month_key(f"{MONTH[0]:04d}-{MONTH[1]:02d}"),
+            Path(out),
+            report_notebooks(),
+            PREVIEW_FROM,
+            [PREVIEW_TO],
+            progress=False,
         )
         wall = time.perf_counter() - started
     m = pack.manifest
@@ -300,8 +253,9 @@ def child_pack(uri: str) -> dict[str, Any]:
         "bytes_returned": wire.bytes,
         "peak_rss_mb": _peak_rss_mb(),
         "data_s": m["data_pass_s"],
-        "execute_s": round(sum(n["execute_s"] for n in notebooks), 2),
+        "notebooks_s": m["notebooks_s"],  # executed and exported, `jobs` at a time
         "export_s": round(sum(n["export_s"] for n in notebooks), 2),
+        "beyond_data_s": round(wall - m["data_pass_s"], 2),
     }
 
 
@@ -326,6 +280,39 @@ def _spawn(*args: str) -> dict[str, Any]:
 # -- the benchmark -------------------------------------------------------------------------------
 
 
+def startup(repeat: int = 5) -> list[dict[str, Any]]:
+    """How long a command takes to start: `usage-report --help` against the bare imports of
+    polars and pymongo, run alternately, `repeat` times each; medians."""
+    script = Path(sys.executable).with_name("usage-report")
+    commands = {
+        "import polars, pymongo": [sys.executable, "-c", "import polars, pymongo"],
+        "usage-report --help": [str(script), "--help"],
+    }
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            walls[name].append(time.perf_counter() - started)
+    return [
+        {
+            "size": 0,
+            "method": f"startup: {name}",
+            "wall_s": round(statistics.median(w), 3),
+            "runs": [round(x, 3) for x in w],
+        }
+        for name, w in walls.items()
+    ]
+
+
+def startup_line(records: list[dict[str, Any]]) -> str:
+    base, command = (r["wall_s"] for r in records)
+    return (
+        f"Start-up, median of {len(records[0]['runs'])}: import polars, pymongo {base:.2f} s; "
+        f"usage-report --help {command:.2f} s ({command / base:.2f}x)"
+    )
+
+
 def run_bench(
     sizes: tuple[int, ...] = DEFAULT_SIZES,
     repeat: int = 3,
@@ -337,7 +324,8 @@ def run_bench(
     from .demo_data import generate
     from .embedded import EmbeddedMongo, load
 
-    records: list[dict[str, Any]] = []
+    records = startup()
+    log(startup_line(records))
     for size in sizes:
         started = time.perf_counter()
         data = generate(MONTH, size=round(size * WINDOW_SHARE))
@@ -402,7 +390,10 @@ def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
         f"{r['peak_rss_mb']:7.1f} MB"
     )
     if r["method"] == "pack":
-        text += f"  (data {r['data_s']} s, notebooks {r['execute_s']} s, export {r['export_s']} s)"
+        text += (
+            f"  (data {r['data_s']} s, notebooks {r['notebooks_s']} s, "
+            f"all but the data {r['beyond_data_s']} s)"
+        )
     if r.get("estimated"):
         text += f"  estimated: {r['estimated']}"
     return text
@@ -415,14 +406,18 @@ def _n(value: int | None) -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """The README's Markdown table."""
     head = ("| size | method | wall s (median) | x floor | commands | docs returned | bytes returned "
-            "| peak RSS MB | pack: data / notebooks / export s |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+            "| peak RSS MB | pack: data / notebooks / all but data s |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     lines = [head]
     for r in records:
+        if r["size"] == 0:  # the start-up figures: startup_line
+            continue
         floor_s = next(
             x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "floor"
         )
         split = (
-            f"{r['data_s']} / {r['execute_s']} / {r['export_s']}" if r["method"] == "pack" else ""
+            f"{r['data_s']} / {r['notebooks_s']} / {r['beyond_data_s']}"
+            if r["method"] == "pack"
+            else ""
         )
         name = r["method"] + (" (est.)" if r.get("estimated") else "")
         lines.append(

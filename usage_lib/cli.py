@@ -10,36 +10,37 @@ import argparse
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from .api import Source, connect, resolve_config
 from .config import Config, ConfigError, check_object_id, check_timezone
-from .cube import UNASSIGNED, UNATTRIBUTED, Cube, query_cube
-from .db import DatabaseError
-from .formats import dumps, table_csv, table_json, table_text
-from .periods import (
-    GRANULARITIES,
-    DateRange,
-    buckets,
-    choose_granularity,
-    default_range,
-    last_n_days,
-    month_key,
-    parse_date,
-    today_in,
-)
-from .tables import agent_table, organization_table, platform_table
+from .periods import GRANULARITIES
 
-if TYPE_CHECKING:
-    from .mail import Smtp
+if TYPE_CHECKING:  # the commands import what they use, so that --help starts fast
+    from .cube import Cube
+    from .periods import DateRange
+    from .report import Pack
+    from .smtp import Smtp
+    from .source import Source
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_DATABASE, EXIT_MAIL = 0, 1, 2, 3, 4
+
+# The library names settings and values; the command line says which flag set them.
+FLAGS = {
+    "month": "--month",
+    "start": "--start",
+    "end": "--end",
+    "as_of": "--as-of",
+    "last_days": "--last-days",
+    "timezone": "--tz",
+    "granularity": "--granularity",
+    "org": "--org",
+    "agent": "--agent",
+    "to": "--to",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,8 +62,19 @@ def _pack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
     )
-    p.add_argument("--out", metavar="DIR", help="where packs go (default: reports/)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where packs go (default: $USAGE_REPORTS_DIR, else reports/ of the checkout, "
+        "else ./reports)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
+def _as_of_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,64 +156,97 @@ def build_parser() -> argparse.ArgumentParser:
         "lab", help="JupyterLab on the notebooks, with the configured or demo database"
     )
     lab.add_argument(
-        "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
+        "--notebooks",
+        metavar="DIR",
+        help="your working copy of the notebooks, made once and never overwritten "
+        "(default: the checkout's notebooks/, or ./usage-notebooks when installed)",
     )
+    _as_of_option(lab)
     _common(lab)
 
     d = sub.add_parser("demo-db", help="run the embedded demo database in the foreground")
-    d.add_argument(
-        "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
-    )
+    _as_of_option(d)
+
+    sub.add_parser("example-config", help="print the commented example config (TOML)")
     return parser
 
 
+# -- resolved once, at the top -------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from .source import settings
+
+    return settings(args.config, demo=args.demo)
+
+
+def _open(
+    args: argparse.Namespace, config: Config, anchor: tuple[int, int] | None = None
+) -> Source:
+    from .source import open_source
+
+    return open_source(config, args.demo, anchor, quiet=getattr(args, "quiet", False))
+
+
+def _as_of_anchor(args: argparse.Namespace) -> tuple[int, int] | None:
+    from .periods import last_full_month, parse_date
+
+    return last_full_month(parse_date(args.as_of, "as_of")) if args.as_of else None
+
+
+def _out(args: argparse.Namespace) -> Path:
+    from .paths import reports_dir
+
+    return Path(args.out) if args.out else reports_dir()
+
+
 def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
+    from .periods import DateRange, default_range, last_n_days, parse_date, today_in
+
     if args.last_days is not None and (args.start or args.end):
-        raise ConfigError("--last-days: give either --last-days or --start/--end, not both")
+        raise ConfigError("--last-days", "give either --last-days or --start/--end, not both")
     if bool(args.start) != bool(args.end):
-        raise ConfigError("--start/--end: give both, or neither for the default range")
-    as_of = parse_date(args.as_of, "--as-of") if args.as_of else today_in(timezone)
+        raise ConfigError("--start/--end", "give both, or neither for the default range")
+    as_of = parse_date(args.as_of, "as_of") if args.as_of else today_in(timezone)
     if args.start:
-        return DateRange(parse_date(args.start, "--start"), parse_date(args.end, "--end"), timezone)
+        return DateRange(parse_date(args.start, "start"), parse_date(args.end, "end"), timezone)
     if args.last_days is not None:
         return last_n_days(args.last_days, as_of, timezone)
     return default_range(as_of, months=months, timezone=timezone)
 
 
-def _as_of(args: argparse.Namespace) -> date | None:
-    return parse_date(args.as_of, "--as-of") if getattr(args, "as_of", None) else None
+# -- the commands --------------------------------------------------------------------------------
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    from .cube import UNASSIGNED, UNATTRIBUTED, query_cube
+    from .formats import dumps, table_csv, table_json, table_text
+    from .periods import buckets, choose_granularity
+    from .render import counted_text
+    from .tables import agent_table, organization_table, platform_table
+
     if args.scope == "org" and not args.org:
-        raise ConfigError("--scope org: needs --org ID")
+        raise ConfigError("--scope org", "needs --org ID")
     if args.scope == "agent" and not args.agent:
-        raise ConfigError("--scope agent: needs --agent ID")
-    org = (
-        None
-        if not args.org
-        else UNASSIGNED
-        if args.org == UNASSIGNED
-        else check_object_id(args.org, "--org")
-    )
-    agent = (
-        None
-        if not args.agent
-        else UNATTRIBUTED
-        if args.agent == UNATTRIBUTED
-        else check_object_id(args.agent, "--agent")
-    )
-    config = resolve_config(args.config, demo=args.demo)
-    zone = check_timezone(args.tz, "--tz") if args.tz else config.timezone
+        raise ConfigError("--scope agent", "needs --agent ID")
+    org = None if not args.org else args.org.lower()
+    if org not in (None, UNASSIGNED):
+        org = check_object_id(org, "org")
+    agent = None if not args.agent else args.agent.lower()
+    if agent not in (None, UNATTRIBUTED):
+        agent = check_object_id(agent, "agent")
+    config = _config(args)
+    zone = check_timezone(args.tz, "timezone") if args.tz else config.timezone
     rng = _range(args, zone, config.months)
     grain = choose_granularity(rng, args.granularity)
-    src: Source = connect(args.config, demo=args.demo, as_of=_as_of(args))
-    cube: Cube = query_cube(src.db, rng, src.config)
+    src = _open(args, config, _as_of_anchor(args))
+    cube = query_cube(src.db, rng, src.config)
     if args.scope == "platform":
         table, what = platform_table(cube, grain), "by organization"
     elif args.scope == "org":
         assert org is not None
-        table, what = organization_table(cube, org, grain), f"by agent of organization {org}"
+        table = organization_table(cube, org, grain)
+        what = f"by agent of organization {_org_name(cube, org)}"
     else:
         assert agent is not None
         table, what = agent_table(cube, agent, org, grain), f"of agent {agent}"
@@ -211,68 +256,84 @@ def cmd_table(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(table_csv(table))
     else:
-        excluded = ", ".join(e.name for e in cube.exclusions) or "none"
         title = f"Billable conversations {what}, {rng.describe()}"
-        footer = f"Counted: {cube.rule}. Excluded organizations: {excluded}."
-        sys.stdout.write(table_text(table, bks, title, footer))
+        sys.stdout.write(table_text(table, bks, title, counted_text(cube)))
     if table.height == 0:
         print("No billable conversations in this range for this selection.", file=sys.stderr)
     return EXIT_OK
 
 
+def _org_name(cube: Cube, org: str) -> str:
+    frame = cube.frame
+    names = frame.filter(frame["org_id"] == org)["org_name"].head(1).to_list()
+    return f"{names[0]} ({org})" if names and names[0] != org else org
+
+
 def _mailing(args: argparse.Namespace, config: Config) -> tuple[str, list[str], Smtp | None]:
     """Sender, recipients and SMTP settings, checked before any work is done."""
-    from .mail import Smtp, check_address
+    from .smtp import Smtp, check_address
 
-    recipients = [check_address(a, "--to") for a in (getattr(args, "to", None) or config.email_to)]
+    recipients = [check_address(a, "to") for a in (getattr(args, "to", None) or config.email_to)]
     if not recipients:
         raise ConfigError(
-            "email.to: no recipients; list them under [email] in the config or pass --to"
+            "email.to", "no recipients; list them under [email] in the config or pass --to"
         )
     if not config.email_from:
-        raise ConfigError("email.from: no sender; set it under [email] in the config")
+        raise ConfigError("email.from", "no sender; set it under [email] in the config")
     smtp = Smtp.from_env()
     if smtp is None and not getattr(args, "dry_run", False):
         raise ConfigError(
-            "USAGE_SMTP_HOST is not set: configure SMTP in the environment (see the README), "
-            "or use send --dry-run to write the .eml"
+            "USAGE_SMTP_HOST",
+            "not set: configure SMTP in the environment (see the README), "
+            "or use send --dry-run to write the .eml",
         )
     return config.email_from, recipients, smtp
 
 
-def _make_pack(args: argparse.Namespace, key: str) -> Path | None:
-    from .mail import eml_path
-    from .report import ReportError, run_pack
+def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) -> Pack | None:
+    from .mail import PREVIEW_FROM, PREVIEW_TO
+    from .paths import report_notebooks
+    from .periods import report_month
+    from .report import ReportError, make_pack
 
-    out = Path(args.out) if args.out else None
+    src = _open(args, config, anchor=report_month(month))
     try:
-        pack = run_pack(key, args.config, out, args.demo, not args.quiet)
+        pack = make_pack(
+            src,
+            month,
+            out,
+            report_notebooks(),
+            sender=config.email_from or PREVIEW_FROM,
+            recipients=config.email_to or [PREVIEW_TO],
+            jobs=config.jobs,
+            progress=not args.quiet,
+        )
     except ReportError as exc:
         print(f"usage-report: error: {exc}", file=sys.stderr)
         return None
-    m = pack.manifest
-    print(
-        f"Report pack for {m['month']}: {m['billable']['month']:,} billable conversations "
-        f"({m['source']}).\nOpen {pack.path / 'index.html'}\n"
-        f"The month's email, as it will be sent: {eml_path(pack.path, m['month'])}"
-    )
-    return pack.path
+    if not args.quiet:
+        m = pack.manifest
+        print(
+            f"Report pack for {m['month']}: {m['billable']['month']:,} billable conversations "
+            f"({m['source']}).\nOpen {pack.path / 'index.html'}\n"
+            f"The month's email, as it will be sent: {pack.eml}"
+        )
+    return pack
 
 
-def _send(args: argparse.Namespace, pack: Path, mailing: tuple[str, list[str], Smtp | None]) -> int:
-    from .mail import MailError
-    from .report import send_pack
+def _send(
+    args: argparse.Namespace, folder: Path, mailing: tuple[str, list[str], Smtp | None]
+) -> int:
+    from .report import ReportError, send_pack
+    from .smtp import MailError
 
     sender, recipients, smtp = mailing
+    dry_run = getattr(args, "dry_run", False)
     try:
-        done = send_pack(
-            pack,
-            sender,
-            recipients,
-            smtp,
-            getattr(args, "force", False),
-            getattr(args, "dry_run", False),
-        )
+        done = send_pack(folder, sender, recipients, smtp, getattr(args, "force", False), dry_run)
+    except ReportError as exc:
+        print(f"usage-report: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except MailError as exc:
         print(
             f"usage-report: email not sent: {exc}. The pack is kept; run the same command to retry.",
@@ -287,7 +348,7 @@ def _send(args: argparse.Namespace, pack: Path, mailing: tuple[str, list[str], S
             f"Already sent on {r['sent_at']} to {', '.join(r['recipients'])} "
             f"(Message-ID {r['message_id']}); sent nothing. Use --force to send it again."
         )
-    else:
+    elif not args.quiet:
         print(
             f'Sent "{r["subject"]}" to {", ".join(r["recipients"])} (Message-ID {r["message_id"]}).'
         )
@@ -295,54 +356,59 @@ def _send(args: argparse.Namespace, pack: Path, mailing: tuple[str, list[str], S
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = resolve_config(args.config, demo=args.demo)  # fail on bad input before any work
+    from .periods import month_key
+
+    config = _config(args)  # every input is checked before any work is done
+    month = month_key(args.month)
+    out = _out(args)
     mailing = _mailing(args, config) if args.email else None
-    pack = _make_pack(args, month_key(args.month, "--month"))
+    pack = _make_pack(args, config, month, out)
     if pack is None:
         return EXIT_FAILED
-    return _send(args, pack, mailing) if mailing else EXIT_OK
+    return _send(args, pack.path, mailing) if mailing else EXIT_OK
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from .report import REPORTS_DIR
+    from .pack import MANIFEST
+    from .periods import month_key
 
-    config = resolve_config(args.config, demo=args.demo)
+    config = _config(args)
+    month = month_key(args.month)
+    out = _out(args)
     mailing = _mailing(args, config)
-    key = month_key(args.month, "--month")
-    pack = Path(args.out or REPORTS_DIR) / key
-    if (pack / "manifest.json").exists():
-        return _send(args, pack, mailing)
+    if (out / month / MANIFEST).exists():
+        return _send(args, out / month, mailing)
     if not args.quiet:
-        print(f"No report pack for {key} in {pack.parent}: making it first.", file=sys.stderr)
-    made = _make_pack(args, key)
-    return EXIT_FAILED if made is None else _send(args, made, mailing)
+        print(f"No report pack for {month} in {out}: making it first.", file=sys.stderr)
+    pack = _make_pack(args, config, month, out)
+    return EXIT_FAILED if pack is None else _send(args, pack.path, mailing)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench, table
+    from .formats import dumps
+    from .pack import write_file
 
     try:
         sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
     except ValueError:
         raise ConfigError(
-            f"--sizes: {args.sizes!r} is not a comma-separated list of whole numbers"
+            "--sizes", f"{args.sizes!r} is not a comma-separated list of whole numbers"
         ) from None
     if not sizes or any(n < 1_000 or n > 5_000_000 for n in sizes):
-        raise ConfigError("--sizes: each size must be between 1000 and 5000000")
+        raise ConfigError("--sizes", "each size must be between 1000 and 5000000")
     if args.repeat < 1:
-        raise ConfigError("--repeat: must be 1 or more")
+        raise ConfigError("--repeat", "must be 1 or more")
     out = Path(args.out) if args.out else None
     if out is not None and not out.parent.is_dir():
-        raise ConfigError(f"--out: folder {out.parent} does not exist")
+        raise ConfigError("--out", f"folder {out.parent} does not exist")
     started = time.perf_counter()
     records = run_bench(
         sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True)
     )
     print(f"\n{table(records)}\nTotal {time.perf_counter() - started:.0f} s.")
     if out is not None:
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(dumps(records), encoding="utf-8")
-        os.replace(tmp, out)
+        write_file(out, dumps(records).encode())
         print(f"Wrote {out}")
     return EXIT_OK
 
@@ -350,7 +416,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_indexes(args: argparse.Namespace) -> int:
     from .indexes import create, describe, find_equivalent, recommended
 
-    src = connect(args.config, demo=args.demo)
+    src = _open(args, _config(args))
     keys = recommended(src.config)
     existing = find_equivalent(src.db, keys)
     print(describe(keys))
@@ -368,43 +434,66 @@ def cmd_indexes(args: argparse.Namespace) -> int:
         "(the only write usage-report ever makes) ...",
         flush=True,
     )
-    try:
-        name = create(src.db, keys)
-    except DatabaseError as exc:
-        raise DatabaseError(
-            f"{str(exc).split(' (check')[0]}; nothing was created: building an index needs the "
-            "createIndex privilege (a dbAdmin user), which the report's read-only user has not"
-        ) from None
-    print(f"Created index {name!r}.")
+    print(f"Created index {create(src.db, keys)!r}.")
     return EXIT_OK
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Start JupyterLab with one shared database for every kernel (two demo servers cannot share a folder)."""
-    from .config import EXAMPLE_CONFIG
-    from .report import NOTEBOOK_DIR, ensure_kernel
+    """JupyterLab on the notebooks, with one shared database for every kernel (two demo
+    servers cannot share a folder)."""
+    import subprocess
 
-    src = connect(args.config, demo=args.demo, as_of=_as_of(args))
+    from .paths import EXAMPLE_CONFIG, checkout, notebook_dir
+    from .runner import ensure_kernel
+
+    config = _config(args)
+    folder = _working_copy(Path(args.notebooks) if args.notebooks else None)
+    src = _open(args, config, _as_of_anchor(args))
     ensure_kernel()
     env = dict(os.environ)
     if src.demo:
         env.update(
             USAGE_MONGODB_URI=src.config.mongodb_uri or "",
             USAGE_MONGODB_DB="tiledesk",
-            USAGE_CONFIG=str(args.config or EXAMPLE_CONFIG),
+            USAGE_CONFIG=str(config.source or EXAMPLE_CONFIG),
         )
     lab = Path(sys.executable).with_name("jupyter")
+    command = [str(lab), "lab", "--notebook-dir", str(folder)]
+    command += ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI machines
+    if checkout() is None or folder != notebook_dir():
+        print(f"JupyterLab on {folder}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
-        command = [str(lab), "lab", "--notebook-dir", str(NOTEBOOK_DIR)]
-        command += (
-            ["--allow-root"] if os.geteuid() == 0 else []
-        )  # containers and CI machines run as root
         subprocess.run(command, env=env, check=False)
     return EXIT_OK
 
 
+def _working_copy(folder: Path | None) -> Path:
+    """The notebooks analysts open: the checkout's own, or a copy in `folder` (default
+    ./usage-notebooks when installed) made once: files already there are never overwritten."""
+    import shutil
+
+    from .paths import checkout, notebook_dir
+
+    source = notebook_dir()
+    if folder is None:
+        if checkout() is not None:
+            return source
+        folder = Path.cwd() / "usage-notebooks"
+    if folder.resolve() == source.resolve():
+        return source
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError("--notebooks", f"{folder} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for notebook in sorted(source.glob("*.ipynb")):
+        if not (folder / notebook.name).exists():
+            shutil.copyfile(notebook, folder / notebook.name)
+    return folder
+
+
 def cmd_demo_db(args: argparse.Namespace) -> int:
-    src = connect(demo=True, as_of=_as_of(args))
+    from .source import open_source, settings
+
+    src = open_source(settings(demo=True), demo=True, anchor=_as_of_anchor(args))
     uri = src.config.mongodb_uri
     print(
         f"Demo database running. Connection string:\n  {uri}\n"
@@ -417,6 +506,13 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_example_config(args: argparse.Namespace) -> int:
+    from .paths import EXAMPLE_CONFIG
+
+    sys.stdout.write(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
 COMMANDS = {
     "table": cmd_table,
     "run": cmd_run,
@@ -425,6 +521,7 @@ COMMANDS = {
     "indexes": cmd_indexes,
     "lab": cmd_lab,
     "demo-db": cmd_demo_db,
+    "example-config": cmd_example_config,
 }
 
 
@@ -432,13 +529,20 @@ def _terminate(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt  # so `finally` and atexit stop the embedded server
 
 
+def message(exc: ConfigError) -> str:
+    """The error in the command line's words: a setting set by a flag is named by its flag."""
+    return f"{FLAGS[exc.key]}: {exc.problem}" if exc.key in FLAGS else str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
+    from .db import DatabaseError
+
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
-        print(f"usage-report: error: {exc}", file=sys.stderr)
+        print(f"usage-report: error: {message(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except DatabaseError as exc:
         print(f"usage-report: {exc}", file=sys.stderr)

@@ -14,13 +14,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = PROJECT_ROOT / "usage.example.toml"
 HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
 class ConfigError(ValueError):
-    """Bad configuration or input; the message is one line naming the key."""
+    """Bad configuration or input: one line naming the setting (`key`) and what is allowed.
+
+    Keys are settings and values (`report.timezone`, `month`, `last_days`), never
+    command-line flags: the command line maps them to its flags."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Config:
     exclusions: tuple[Exclusion, ...] = ()
     timezone: str = "UTC"
     months: int = 6
+    jobs: int = 0  # notebooks of a pack run at once; 0: one per core
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     mongodb_db: str = "tiledesk"
@@ -65,7 +72,7 @@ class Config:
 
 _ALLOWED: dict[str, set[str]] = {
     "billing": {"statuses", "exclude_test_mode", "min_depth"},
-    "report": {"timezone", "months"},
+    "report": {"timezone", "months", "jobs"},
     "email": {"from", "to"},
     "exclude": {"id", "name", "reason"},
 }
@@ -77,14 +84,14 @@ def check_timezone(name: str, key: str = "timezone") -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{key}: unknown time zone {name!r} (use an IANA name such as UTC or Europe/Rome)"
+            key, f"unknown time zone {name!r} (use an IANA name such as UTC or Europe/Rome)"
         ) from None
     return name
 
 
 def check_object_id(value: Any, key: str) -> str:
     if not isinstance(value, str) or not HEX24.match(value):
-        raise ConfigError(f"{key}: {value!r} is not an organization or agent id (24 hex digits)")
+        raise ConfigError(key, f"{value!r} is not an organization or agent id (24 hex digits)")
     return value.lower()
 
 
@@ -92,12 +99,13 @@ def _check_keys(table: dict[str, Any], section: str) -> None:
     for key in table:
         if key in _SECRET_KEYS:
             raise ConfigError(
-                f"{section}.{key}: secrets do not belong in the config file; "
-                "set USAGE_MONGODB_URI / USAGE_SMTP_PASSWORD in the environment"
+                f"{section}.{key}",
+                "secrets do not belong in the config file; "
+                "set USAGE_MONGODB_URI / USAGE_SMTP_PASSWORD in the environment",
             )
         if key not in _ALLOWED[section]:
             allowed = ", ".join(sorted(_ALLOWED[section]))
-            raise ConfigError(f"{section}.{key}: unknown key (allowed: {allowed})")
+            raise ConfigError(f"{section}.{key}", f"unknown key (allowed: {allowed})")
 
 
 def _typed(table: dict[str, Any], key: str, kind: type, section: str, default: Any) -> Any:
@@ -105,9 +113,9 @@ def _typed(table: dict[str, Any], key: str, kind: type, section: str, default: A
         return default
     value = table[key]
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{section}.{key}: expected a whole number, got {value!r}")
+        raise ConfigError(f"{section}.{key}", f"expected a whole number, got {value!r}")
     if not isinstance(value, kind):
-        raise ConfigError(f"{section}.{key}: expected {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{section}.{key}", f"expected {kind.__name__}, got {value!r}")
     return value
 
 
@@ -117,23 +125,23 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         if key in _SECRET_KEYS:
             _check_keys({key: None}, "config")
         if key not in _ALLOWED:
-            raise ConfigError(f"{key}: unknown section (allowed: billing, exclude, report, email)")
+            raise ConfigError(key, "unknown section (allowed: billing, exclude, report, email)")
     billing = data.get("billing", {})
     report = data.get("report", {})
     email = data.get("email", {})
     for name, table in (("billing", billing), ("report", report), ("email", email)):
         if not isinstance(table, dict):
-            raise ConfigError(f"{name}: expected a table [{name}]")
+            raise ConfigError(name, f"expected a table [{name}]")
         _check_keys(table, name)
 
     statuses = _typed(billing, "statuses", list, "billing", [1000])
     if not statuses or any(isinstance(s, bool) or not isinstance(s, int) for s in statuses):
         raise ConfigError(
-            f"billing.statuses: expected a non-empty list of integers, got {statuses!r}"
+            "billing.statuses", f"expected a non-empty list of integers, got {statuses!r}"
         )
     min_depth = _typed(billing, "min_depth", int, "billing", 3)
     if min_depth < 0:
-        raise ConfigError(f"billing.min_depth: must be 0 or more, got {min_depth}")
+        raise ConfigError("billing.min_depth", f"must be 0 or more, got {min_depth}")
     rule = BillingRule(
         statuses=tuple(statuses),
         exclude_test_mode=_typed(billing, "exclude_test_mode", bool, "billing", True),
@@ -142,40 +150,44 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
 
     raw_exclusions = data.get("exclude", [])
     if not isinstance(raw_exclusions, list):
-        raise ConfigError("exclude: expected [[exclude]] tables")
+        raise ConfigError("exclude", "expected [[exclude]] tables")
     exclusions = []
     for i, item in enumerate(raw_exclusions):
         key = f"exclude[{i}]"
         if not isinstance(item, dict):
-            raise ConfigError(f"{key}: expected a table with id, name, reason")
+            raise ConfigError(key, "expected a table with id, name, reason")
         _check_keys(item, "exclude")
         for part in ("id", "name", "reason"):
             if not isinstance(item.get(part), str) or not item[part].strip():
-                raise ConfigError(f"{key}.{part}: required, a non-empty string")
+                raise ConfigError(f"{key}.{part}", "required, a non-empty string")
         exclusions.append(
             Exclusion(check_object_id(item["id"], f"{key}.id"), item["name"], item["reason"])
         )
     ids = [e.id for e in exclusions]
     if len(set(ids)) != len(ids):
-        raise ConfigError("exclude: the same organization id is listed twice")
+        raise ConfigError("exclude", "the same organization id is listed twice")
 
     timezone = check_timezone(_typed(report, "timezone", str, "report", "UTC"), "report.timezone")
     months = _typed(report, "months", int, "report", 6)
     if not 1 <= months <= 36:
-        raise ConfigError(f"report.months: must be between 1 and 36, got {months}")
+        raise ConfigError("report.months", f"must be between 1 and 36, got {months}")
+    jobs = _typed(report, "jobs", int, "report", 0)
+    if jobs < 0:
+        raise ConfigError("report.jobs", f"must be 0 (one per core) or more, got {jobs}")
 
     email_from = _typed(email, "from", str, "email", None)
     email_to = _typed(email, "to", list, "email", [])
     if any(not isinstance(a, str) or "@" not in a for a in email_to):
-        raise ConfigError(f"email.to: expected a list of email addresses, got {email_to!r}")
+        raise ConfigError("email.to", f"expected a list of email addresses, got {email_to!r}")
     if email_from is not None and "@" not in email_from:
-        raise ConfigError(f"email.from: expected an email address, got {email_from!r}")
+        raise ConfigError("email.from", f"expected an email address, got {email_from!r}")
 
     return Config(
         rule=rule,
         exclusions=tuple(exclusions),
         timezone=timezone,
         months=months,
+        jobs=jobs,
         email_from=email_from,
         email_to=tuple(email_to),
         source=source,
@@ -193,14 +205,14 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         try:
             data = tomllib.loads(source.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"config: file not found: {source}") from None
+            raise ConfigError("config", f"file not found: {source}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config: {source} is not valid TOML ({exc})") from None
+            raise ConfigError("config", f"{source} is not valid TOML ({exc})") from None
     config = parse_config(data, source)
     db = env.get("USAGE_MONGODB_DB", "tiledesk").strip() or "tiledesk"
     if not re.match(r"^[A-Za-z0-9_-]{1,63}$", db):
-        raise ConfigError(f"USAGE_MONGODB_DB: {db!r} is not a valid database name")
+        raise ConfigError("USAGE_MONGODB_DB", f"{db!r} is not a valid database name")
     uri = env.get("USAGE_MONGODB_URI", "").strip() or None
     if uri is not None and not uri.startswith(("mongodb://", "mongodb+srv://")):
-        raise ConfigError("USAGE_MONGODB_URI: must start with mongodb:// or mongodb+srv://")
+        raise ConfigError("USAGE_MONGODB_URI", "must start with mongodb:// or mongodb+srv://")
     return Config(**{**config.__dict__, "mongodb_db": db, "mongodb_uri": uri})

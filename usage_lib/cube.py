@@ -7,6 +7,7 @@ filtering and grouping, so only a few thousand grouped rows cross the wire.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,8 +108,28 @@ def agent_key(started_by: Any) -> str | None:
     return None
 
 
-def match_stage(rng: DateRange, config: Config) -> dict[str, Any]:
-    """The `$match` the pass uses: range, statuses and depth (index-friendly fields only).
+def agent_of(doc: Mapping[str, Any]) -> str | None:
+    """The agent of one stored conversation: the rule the pass settles on grouped rows."""
+    bot = (doc.get("attributes") or {}).get("bot_id")
+    return agent_key(bot if isinstance(bot, str) and bot else doc.get("participantsBots"))
+
+
+def is_test(doc: Mapping[str, Any]) -> bool:
+    """Test mode: only a boolean true counts (a missing flag is not a test)."""
+    return doc.get("isTestMode") is True
+
+
+def org_forms(org_id: str) -> list[Any]:
+    """The ways an organization id is stored: ObjectId, or the 24-hex string in either case;
+    for UNASSIGNED, missing, null or empty."""
+    if org_id == UNASSIGNED:
+        return [None, ""]
+    return [ObjectId(org_id), org_id.lower(), org_id.upper()]
+
+
+def match_stage(rng: DateRange, config: Config, org: str | None = None) -> dict[str, Any]:
+    """The `$match` the pass uses: range, statuses and depth (index-friendly fields only),
+    and one organization when `org` is given.
 
     Test mode and exclusions are not filtered here but counted apart in the
     `$group`, so the data checks come from the same single pass.
@@ -120,10 +141,14 @@ def match_stage(rng: DateRange, config: Config) -> dict[str, Any]:
     }
     if config.rule.min_depth > 0:
         match["depth"] = {"$gte": config.rule.min_depth}
+    if org is not None:
+        match["id_organization"] = {"$in": org_forms(org)}
     return match
 
 
-def pipeline(rng: DateRange, config: Config, grain: Grain = "day") -> list[dict[str, Any]]:
+def pipeline(
+    rng: DateRange, config: Config, grain: Grain = "day", org: str | None = None
+) -> list[dict[str, Any]]:
     """`$match`, then one `$group` on the organization field as stored, the agent, the local day.
 
     Per document the server only reads fields, truncates a date and makes two
@@ -134,7 +159,7 @@ def pipeline(rng: DateRange, config: Config, grain: Grain = "day") -> list[dict[
     """
     bot_id = "$attributes.bot_id"
     return [
-        {"$match": match_stage(rng, config)},
+        {"$match": match_stage(rng, config, org)},
         {
             "$group": {
                 "_id": {
@@ -219,13 +244,16 @@ def lookup_names(db: Database, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def query_cube(db: Database, rng: DateRange, config: Config, grain: Grain = "day") -> Cube:
-    """One aggregation over `requests` for the range, plus one name look-up per collection."""
+def query_cube(
+    db: Database, rng: DateRange, config: Config, grain: Grain = "day", org: str | None = None
+) -> Cube:
+    """One aggregation over `requests` for the range (of one organization when `org` is
+    given), plus one name look-up per collection."""
     read_at = datetime.now(UTC).replace(microsecond=0)
     with translate_errors(db):
         rows = list(
             db.requests.aggregate(
-                pipeline(rng, config, grain), maxTimeMS=QUERY_TIMEOUT_MS, allowDiskUse=True
+                pipeline(rng, config, grain, org), maxTimeMS=QUERY_TIMEOUT_MS, allowDiskUse=True
             )
         )
     frame = lookup_names(db, _to_frame(rows, rng, config)).sort(["org_id", "agent_id", "day"])

@@ -60,16 +60,14 @@ def client_for(uri: str) -> MongoClient:
             )
         except (InvalidURI, ConfigurationError, ValueError) as exc:
             raise ConfigError(
-                f"USAGE_MONGODB_URI: not a valid connection string ({_clean(exc, uri)})"
+                "USAGE_MONGODB_URI", f"not a valid connection string ({_clean(exc, uri)})"
             ) from None
     return _clients[uri]
 
 
 def database(config: Config) -> Database:
     if not config.mongodb_uri:
-        raise ConfigError(
-            "USAGE_MONGODB_URI is not set (or run with --demo for the embedded demo database)"
-        )
+        raise ConfigError("USAGE_MONGODB_URI", "not set (or use the embedded demo database)")
     return client_for(config.mongodb_uri)[config.mongodb_db]
 
 
@@ -81,8 +79,11 @@ def _clean(exc: BaseException, uri: str | None) -> str:
 
 
 @contextmanager
-def translate_errors(db: Database) -> Iterator[None]:
-    """Turn driver exceptions into one-line DatabaseErrors that name no secret."""
+def translate_errors(
+    db: Database, refused: str = "check the user and its read role in USAGE_MONGODB_URI"
+) -> Iterator[None]:
+    """Turn driver exceptions into one-line DatabaseErrors that name no secret; `refused` is
+    what to do when the server refuses the user."""
     uri = next((u for u, c in _clients.items() if c is db.client), None)
     where = hosts_of(uri) if uri else "the database"
     try:
@@ -92,8 +93,7 @@ def translate_errors(db: Database) -> Iterator[None]:
     except OperationFailure as exc:
         if exc.code in (13, 18) or "auth" in str(exc).lower():
             raise DatabaseError(
-                f"database refused the request on {where}: {_clean(exc, uri)} "
-                "(check the user and its read role in USAGE_MONGODB_URI)"
+                f"database refused the request on {where}: {_clean(exc, uri)} ({refused})"
             ) from None
         raise DatabaseError(f"database error on {where}: {_clean(exc, uri)}") from None
     except PyMongoError as exc:

@@ -1,6 +1,6 @@
 """A seeded, realistic synthetic Tiledesk dataset for the demo database and the tests.
 
-Shape (see DOMAIN.md): ~140k requests over 6 months, 20 customer
+Shape (see docs/domain.md): ~140k requests over 6 months, 20 customer
 organizations plus internal/demo ones, monthly billable totals growing from
 ~4.7k to ~12k, one customer spiking in one month, customers starting
 mid-period, a misconfigured widget (a month all test mode), hand-offs to

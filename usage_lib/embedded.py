@@ -21,11 +21,10 @@ from types import TracebackType
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from .config import PROJECT_ROOT
 from .demo_data import DEFAULT_SIZE, GENERATOR_VERSION, DemoData, generate
+from .paths import demo_dir
 from .periods import last_full_month
 
-DEMO_ROOT = PROJECT_ROOT / ".demo-db"
 DEMO_DB = "tiledesk"
 START_TIMEOUT_S = 30.0
 
@@ -52,6 +51,11 @@ class EmbeddedMongo:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self) -> EmbeddedMongo:
+        with socket.socket() as probe:  # else the ping below could reach another server
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(
+                    f"the embedded database did not start: port {self.port} is already in use"
+                )
         server = Path(sys.executable).with_name("secantusd-py")
         command = [
             str(server) if server.exists() else "secantusd-py",
@@ -131,11 +135,12 @@ def demo_server(
     last_month: tuple[int, int] | None = None,
     size: int = DEFAULT_SIZE,
     seed: int = 7,
-    root: Path = DEMO_ROOT,
+    root: Path | None = None,
     quiet: bool = False,
 ) -> EmbeddedMongo:
     """A started server holding the demo data; generated and loaded on first use only."""
     last_month = last_month or last_full_month(date.today())
+    root = root or demo_dir()
     folder = root / f"{last_month[0]:04d}-{last_month[1]:02d}-n{size}-s{seed}-v{GENERATOR_VERSION}"
     marker = folder / "loaded.json"
     if not marker.exists():

@@ -10,7 +10,7 @@ import polars as pl
 
 from .cube import Cube
 from .periods import Bucket, Granularity
-from .tables import totals
+from .tables import totals, with_totals_row
 
 METRIC = "conversations"
 
@@ -62,10 +62,8 @@ def table_text(table: pl.DataFrame, bks: tuple[Bucket, ...], title: str, footer:
     header = ["Name", *[b.label for b in bks], "Total"]
     body = [
         [r["name"], *[f"{r[k]:,}" for k in keys], f"{r['total']:,}"]
-        for r in table.iter_rows(named=True)
+        for r in with_totals_row(table).iter_rows(named=True)
     ]
-    sums = totals(table)
-    body.append(["Total", *[f"{sums[k]:,}" for k in keys], f"{sums['total']:,}"])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:

@@ -58,5 +58,9 @@ def describe(keys: Keys) -> str:
 
 def create(db: Database, keys: Keys) -> str:
     """Build the index (online on MongoDB 4.2 and later). Needs the createIndex privilege."""
-    with translate_errors(db):
+    refused = (
+        "nothing was created: building an index needs the createIndex privilege "
+        "(a dbAdmin user), which the report's read-only user has not"
+    )
+    with translate_errors(db, refused):
         return str(db.requests.create_index(keys, name=INDEX_NAME))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from IPython.display import HTML, display
 
 from .adoption import months_of
-from .api import open_month
-from .cube import Cube, query_cube
+from .cube import Cube
 from .periods import month_key
 
 __all__ = ["month_key", "report_cube", "show"]
@@ -14,12 +13,16 @@ __all__ = ["month_key", "report_cube", "show"]
 
 def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
     """The cube for the months ending with `month`: read from `cube_path` when the report run
-    wrote one (one pass per pack), else queried from the configured or demo database."""
+    wrote one (one pass per pack), else read from the configured or demo database."""
     if cube_path:
         cube = Cube.load(cube_path)
     else:
-        src, window = open_month(month, config_path or None, quiet=True)
-        cube = query_cube(src.db, window, src.config, grain="month")
+        from .periods import report_month
+        from .source import month_cube, open_source, settings
+
+        key = month_key(month)
+        config = settings(config_path or None)
+        cube = month_cube(open_source(config, anchor=report_month(key), quiet=True), key)
     if month_key(month) not in months_of(cube):
         raise ValueError(f"month {month} is not in the cube's range {cube.range.describe()}")
     return cube

@@ -29,9 +29,9 @@ class DateRange:
     def __post_init__(self) -> None:
         check_timezone(self.timezone)
         if self.start > self.end:
-            raise ConfigError(f"range: start {self.start} is after end {self.end}")
+            raise ConfigError("range", f"start {self.start} is after end {self.end}")
         if self.days > MAX_DAYS:
-            raise ConfigError(f"range: {self.days} days is longer than the {MAX_DAYS} allowed")
+            raise ConfigError("range", f"{self.days} days is longer than the {MAX_DAYS} allowed")
 
     @property
     def days(self) -> int:
@@ -63,14 +63,14 @@ def parse_date(text: str, key: str) -> date:
     try:
         return date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key}: {text!r} is not a date (expected YYYY-MM-DD)") from None
+        raise ConfigError(key, f"{text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def parse_month(text: str, key: str = "--month") -> tuple[int, int]:
+def parse_month(text: str, key: str = "month") -> tuple[int, int]:
     try:
         parsed = datetime.strptime(text, "%Y-%m")
     except (TypeError, ValueError):
-        raise ConfigError(f"{key}: {text!r} is not a month (expected YYYY-MM or 'last')") from None
+        raise ConfigError(key, f"{text!r} is not a month (expected YYYY-MM or 'last')") from None
     return parsed.year, parsed.month
 
 
@@ -108,7 +108,7 @@ def _month_end(year: int, month: int) -> date:
 def months_ending(year: int, month: int, months: int = 6, timezone: str = "UTC") -> DateRange:
     """The `months` full months ending with (year, month)."""
     if months < 1:
-        raise ConfigError(f"months: must be 1 or more, got {months}")
+        raise ConfigError("months", f"must be 1 or more, got {months}")
     first = add_months(year, month, -(months - 1))
     return DateRange(date(*first, 1), _month_end(year, month), timezone)
 
@@ -125,13 +125,13 @@ def default_range(as_of: date, months: int = 6, timezone: str = "UTC") -> DateRa
 def last_n_days(n: int, today: date, timezone: str = "UTC") -> DateRange:
     """A 'last N days' preset: N days including today."""
     if n < 1:
-        raise ConfigError(f"--last-days: must be 1 or more, got {n}")
+        raise ConfigError("last_days", f"must be 1 or more, got {n}")
     return DateRange(today - timedelta(days=n - 1), today, timezone)
 
 
 def choose_granularity(rng: DateRange, override: str = "auto") -> Granularity:
     if override not in GRANULARITIES:
-        raise ConfigError(f"granularity: {override!r} is not one of {', '.join(GRANULARITIES)}")
+        raise ConfigError("granularity", f"{override!r} is not one of {', '.join(GRANULARITIES)}")
     if override != "auto":
         return override  # type: ignore[return-value]
     if rng.days > 31:
@@ -173,7 +173,7 @@ def buckets(rng: DateRange, granularity: Granularity) -> tuple[Bucket, ...]:
             out.append(Bucket(day.isoformat(), _span_label(day, day), day, day))
             day += timedelta(days=1)
     else:
-        raise ConfigError(f"granularity: {granularity!r} is not one of month, week, day")
+        raise ConfigError("granularity", f"{granularity!r} is not one of month, week, day")
     return tuple(out)
 
 

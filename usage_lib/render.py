@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from .adoption import Headline, activity, movers, starters
 from .checks import Finding
 from .cube import UNATTRIBUTED_NAME, Cube
-from .tables import KEY_COLUMNS, organization_table, platform_table, table_buckets, totals
+from .tables import (
+    KEY_COLUMNS,
+    organization_table,
+    platform_table,
+    table_buckets,
+    with_totals_row,
+)
+
+if TYPE_CHECKING:
+    from .digest import Digest
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
 TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"
@@ -44,17 +54,13 @@ def usage_table(
     )
     head += f'<th style="{TH}">Total</th>'
     rows = []
-    for r in table.iter_rows(named=True):
-        cells = "".join(f'<td style="{TD}">{number(r[k])}</td>' for k in keys)
+    for r in with_totals_row(table).iter_rows(named=True):
+        extra = TOTAL if r["type"] == "total" else ""
+        cells = "".join(f'<td style="{TD}{extra}">{number(r[k])}</td>' for k in keys)
         rows.append(
-            f'<tr><td style="{TD_LEFT}">{escape(str(r["name"]))}</td>{cells}'
-            f'<td style="{TD}font-weight:bold;">{number(r["total"])}</td></tr>'
+            f'<tr><td style="{TD_LEFT}{extra}">{escape(str(r["name"]))}</td>{cells}'
+            f'<td style="{TD}font-weight:bold;{extra}">{number(r["total"])}</td></tr>'
         )
-    sums = totals(table)
-    foot = "".join(f'<td style="{TD}{TOTAL}">{number(sums[k])}</td>' for k in keys)
-    rows.append(
-        f'<tr><td style="{TD_LEFT}{TOTAL}">Total</td>{foot}<td style="{TD}{TOTAL}">{number(sums["total"])}</td></tr>'
-    )
     return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -190,4 +196,16 @@ def findings(items: list[Finding]) -> str:
         + note(f.sentence)
         + frame_table(f.frame, percent_columns=("share",))
         for f in items
+    )
+
+
+def index_page(d: Digest, pages: list[tuple[str, str]]) -> str:
+    """The pack's front page: what is counted, the headline, and a link to every page."""
+    label = d.headline.label
+    links = "".join(f'<li><a href="{escape(f)}">{escape(t)}</a></li>' for f, t in pages)
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Usage report, {escape(label)}</title>'
+        f'</head><body style="{FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
+        f"<h1>Usage report, {escape(label)}</h1>{counted_line(d.cube)}{headline_cards(d.headline)}"
+        f"<h2>Pages</h2><ul>{links}</ul></body></html>"
     )

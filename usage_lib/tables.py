@@ -22,8 +22,9 @@ def table_buckets(cube: Cube, granularity: str = "auto") -> tuple[Bucket, ...]:
     grain: Granularity = choose_granularity(cube.range, granularity)
     if cube.grain == "month" and grain != "month":
         raise ConfigError(
-            f"granularity: this cube holds months; {grain}ly tables need a daily cube "
-            "(query_cube(..., grain='day'), the default)"
+            "granularity",
+            f"this cube holds months; {grain}ly tables need a daily cube "
+            "(query_cube(..., grain='day'), the default)",
         )
     return buckets(cube.range, grain)
 
@@ -45,6 +46,14 @@ def bucketed(cube: Cube, bks: tuple[Bucket, ...], value: str = "billable") -> pl
     )
 
 
+def zero_fill(wide: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Every bucket column present, as whole numbers, zero where there was nothing."""
+    missing = [pl.lit(0, pl.Int64).alias(k) for k in keys if k not in wide.columns]
+    return wide.with_columns(missing).with_columns(
+        [pl.col(k).fill_null(0).cast(pl.Int64) for k in keys]
+    )
+
+
 def _shape(long: pl.DataFrame, bks: tuple[Bucket, ...], kind: str) -> pl.DataFrame:
     """(id, name, bucket, n) -> wide, zero-filled, totalled, sorted, zero rows dropped."""
     keys = [b.key for b in bks]
@@ -55,13 +64,13 @@ def _shape(long: pl.DataFrame, bks: tuple[Bucket, ...], kind: str) -> pl.DataFra
         if grouped.height
         else pl.DataFrame(schema={"id": pl.String})
     )
-    for key in keys:
-        if key not in wide.columns:
-            wide = wide.with_columns(pl.lit(0, pl.Int64).alias(key))
-    wide = wide.with_columns([pl.col(k).fill_null(0).cast(pl.Int64) for k in keys])
-    wide = wide.join(names, on="id", how="left").with_columns(
-        pl.lit(kind).alias("type"),
-        pl.sum_horizontal([pl.col(k) for k in keys] or [pl.lit(0, pl.Int64)]).alias("total"),
+    wide = (
+        zero_fill(wide, keys)
+        .join(names, on="id", how="left")
+        .with_columns(
+            pl.lit(kind).alias("type"),
+            pl.sum_horizontal([pl.col(k) for k in keys] or [pl.lit(0, pl.Int64)]).alias("total"),
+        )
     )
     return (
         wide.filter(pl.col("total") > 0)
@@ -97,7 +106,7 @@ def agent_table(
     """One row: the agent across organizations, or within one."""
     if agent_id == UNATTRIBUTED and org_id is None:
         raise ConfigError(
-            "--agent unattributed: also give --org (Unattributed is per organization)"
+            "agent", "unattributed needs an organization too (Unattributed is per organization)"
         )
     bks = table_buckets(cube, granularity)
     rows = bucketed(cube, bks).filter(pl.col("agent_id") == agent_id)

@@ -1,0 +1,441 @@
+"""`usage-report bench`: the one-pass design against the other ways to get the same tables.
+
+For each size the demo dataset is generated into a fresh in-memory SecantusDB, and
+each method runs in a child process of its own (so that its peak memory is its
+own), `repeat` times; a pymongo command listener counts what crosses the wire.
+
+- project:   the one-pass cube plus every table of the platform report;
+- naive:     the matching conversations fetched with a projection, grouped in polars;
+- per_table: one pipeline per table, the platform one plus one per organization;
+- floor:     the server's bare count_documents with the same filter and range;
+- pack:      the whole report pack (data pass, notebook execution, HTML export).
+
+Every method's organization x month numbers are checked to agree with `project`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bson
+import polars as pl
+from pymongo import MongoClient, monitoring
+from pymongo.database import Database
+
+from .adoption import activity, headline, movers, starters
+from .checks import all_checks
+from .config import Config, load_config
+from .cube import (
+    UNASSIGNED,
+    UNATTRIBUTED,
+    Cube,
+    agent_of,
+    is_test,
+    lookup_names,
+    match_stage,
+    org_key,
+    query_cube,
+)
+from .db import database
+from .paths import EXAMPLE_CONFIG, report_notebooks
+from .periods import DateRange, bucket_key, month_key, months_ending
+from .tables import organization_table, platform_table
+
+DEFAULT_SIZES = (50_000, 150_000, 500_000)  # conversations in the collection
+WINDOW_SHARE = 0.754  # of the demo's conversations, the share in the 6-month window
+MONTH = (2026, 10)
+METHODS = ("floor", "project", "naive", "per_table")
+HANDSHAKE = {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo", "saslStart",
+             "saslContinue"}  # fmt: skip
+
+
+class Wire(monitoring.CommandListener):
+    """Commands sent to the server, documents and BSON bytes it returned."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.commands = self.docs = self.bytes = 0
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in HANDSHAKE:
+            self.commands += 1
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.command_name in HANDSHAKE:
+            return
+        reply = event.reply
+        self.bytes += len(bson.encode(reply))
+        cursor = reply.get("cursor") or {}
+        batch = cursor.get("firstBatch", cursor.get("nextBatch"))
+        self.docs += len(batch) if batch is not None else 1
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+# -- the methods: each returns the organization x month table (org_id, month, n) ----------------
+
+
+def _by_org_month(cube_table: pl.DataFrame) -> pl.DataFrame:
+    months = [c for c in cube_table.columns if c[:2] == "20" and len(c) == 7]
+    return (
+        cube_table.unpivot(index="id", on=months, variable_name="month", value_name="n")
+        .filter(pl.col("n") > 0)
+        .rename({"id": "org_id"})
+        .sort("org_id", "month")
+    )
+
+
+def report_tables(cube: Cube) -> pl.DataFrame:
+    """Every table of the platform report from a cube; returns the organization x month one."""
+    table = platform_table(cube, "month")
+    for org in table["id"].to_list():
+        organization_table(cube, org, "month")
+    key = bucket_key(cube.range.end, "month")
+    activity(cube), headline(cube, key), movers(cube, key), starters(cube), all_checks(cube)
+    return _by_org_month(table)
+
+
+def project(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+    return report_tables(query_cube(db, rng, config, grain="month"))
+
+
+FIELDS = {"_id": 0, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1,
+          "participantsBots": 1, "isTestMode": 1}  # fmt: skip
+
+
+def naive(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+    """What an analyst writes first: fetch the matching conversations with a projection,
+    group them in polars into the same daily cube, then the same tables."""
+    rows = [
+        (
+            org_key(doc.get("id_organization")) or UNASSIGNED,
+            agent_of(doc) or UNATTRIBUTED,
+            doc["createdAt"],
+            is_test(doc),
+        )
+        for doc in db.requests.find(match_stage(rng, config), FIELDS)
+    ]
+    schema: dict[str, Any] = {"org_id": pl.String, "agent_id": pl.String,
+                              "at": pl.Datetime("us", "UTC"), "test": pl.Boolean}  # fmt: skip
+    excluded = pl.col("org_id").is_in(list(config.excluded_ids))
+    counted = ~pl.col("test") if config.rule.exclude_test_mode else pl.lit(True)
+    frame = (
+        pl.DataFrame(rows, schema=schema, orient="row")
+        .with_columns(pl.col("at").dt.convert_time_zone(rng.timezone).dt.date().alias("day"))
+        .group_by("org_id", "agent_id", "day")
+        .agg(
+            (counted & ~excluded).sum().cast(pl.Int64).alias("billable"),
+            (~counted).sum().cast(pl.Int64).alias("test_mode"),
+            (counted & excluded).sum().cast(pl.Int64).alias("excluded"),
+        )
+    )
+    cube = Cube(
+        lookup_names(db, frame),
+        rng,
+        config.rule.describe(),
+        config.exclusions,
+        datetime.now(UTC),
+    )
+    return report_tables(cube)
+
+
+def drill_down(db: Database, rng: DateRange, config: Config, org: str) -> pl.DataFrame:
+    """One organization's agent x month table, from a pass of its own."""
+    return organization_table(query_cube(db, rng, config, grain="month", org=org), org, "month")
+
+
+def per_table(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+    """A dashboard's way: the product's pass for the platform table, then one more pass per
+    organization for its drill-down."""
+    table = platform_table(query_cube(db, rng, config, grain="month"), "month")
+    for org in table["id"].to_list():
+        drill_down(db, rng, config, org)
+    return _by_org_month(table)
+
+
+def floor(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+    db.requests.count_documents(match_stage(rng, config))
+    return pl.DataFrame()
+
+
+# -- one method in a child process ---------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM starts afresh at exec; ru_maxrss would
+    include the parent's memory at fork time."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _config() -> tuple[Config, DateRange]:
+    config = replace(load_config(EXAMPLE_CONFIG, env={}), mongodb_db="tiledesk")
+    return config, months_ending(*MONTH, config.months, config.timezone)
+
+
+def child(method: str, uri: str, repeat: int, org: str | None = None) -> dict[str, Any]:
+    """Run one method `repeat` times; wall time median, wire counts of one run, peak memory."""
+    wire = Wire()
+    config, rng = _config()
+    result: Any = None
+    walls: list[float] = []
+    with MongoClient[dict[str, Any]](uri, event_listeners=[wire]) as client:
+        db = client.tiledesk
+        client.admin.command("ping")
+        if method == "drill":
+            run: Callable[[], Any] = lambda: drill_down(db, rng, config, org or UNASSIGNED)  # noqa: E731
+        else:
+            run = lambda: METHOD_FUNCTIONS[method](db, rng, config)  # noqa: E731
+        for _ in range(repeat):
+            wire.reset()
+            started = time.perf_counter()
+            result = run()
+            walls.append(time.perf_counter() - started)
+    return {
+        "wall_s": round(statistics.median(walls), 2),
+        "runs": [round(w, 2) for w in walls],
+        "server_commands": wire.commands,
+        "docs_returned": wire.docs,
+        "bytes_returned": wire.bytes,
+        "peak_rss_mb": _peak_rss_mb(),
+        "table": result.to_dicts() if isinstance(result, pl.DataFrame) else None,
+    }
+
+
+def child_pack(uri: str) -> dict[str, Any]:
+    """The whole pack in this process (its notebooks run in kernels of their own)."""
+    from .mail import PREVIEW_FROM, PREVIEW_TO
+    from .report import make_pack
+    from .source import Source
+
+    wire = Wire()
+    monitoring.register(wire)
+    config = replace(_config()[0], mongodb_uri=uri)
+    source = Source(database(config), config, demo=False)
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        pack = make_pack(
+            source,
+            month_key(f"{MONTH[0]:04d}-{MONTH[1]:02d}"),
+            Path(out),
+            report_notebooks(),
+            PREVIEW_FROM,
+            [PREVIEW_TO],
+            progress=False,
+        )
+        wall = time.perf_counter() - started
+    m = pack.manifest
+    notebooks = m["notebooks"].values()
+    return {
+        "wall_s": round(wall, 2),
+        "server_commands": wire.commands,
+        "docs_returned": wire.docs,
+        "bytes_returned": wire.bytes,
+        "peak_rss_mb": _peak_rss_mb(),
+        "data_s": m["data_pass_s"],
+        "notebooks_s": m["notebooks_s"],  # executed and exported, `jobs` at a time
+        "export_s": round(sum(n["export_s"] for n in notebooks), 2),
+        "beyond_data_s": round(wall - m["data_pass_s"], 2),
+    }
+
+
+METHOD_FUNCTIONS: dict[str, Callable[[Database, DateRange, Config], pl.DataFrame]] = {
+    "project": project,
+    "naive": naive,
+    "per_table": per_table,
+    "floor": floor,
+}
+
+
+def _spawn(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "usage_lib.bench", *args], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench child {' '.join(args[:2])} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+
+def startup(repeat: int = 5) -> list[dict[str, Any]]:
+    """How long a command takes to start: `usage-report --help` against the bare imports of
+    polars and pymongo, run alternately, `repeat` times each; medians."""
+    script = Path(sys.executable).with_name("usage-report")
+    commands = {
+        "import polars, pymongo": [sys.executable, "-c", "import polars, pymongo"],
+        "usage-report --help": [str(script), "--help"],
+    }
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            walls[name].append(time.perf_counter() - started)
+    return [
+        {
+            "size": 0,
+            "method": f"startup: {name}",
+            "wall_s": round(statistics.median(w), 3),
+            "runs": [round(x, 3) for x in w],
+        }
+        for name, w in walls.items()
+    ]
+
+
+def startup_line(records: list[dict[str, Any]]) -> str:
+    base, command = (r["wall_s"] for r in records)
+    return (
+        f"Start-up, median of {len(records[0]['runs'])}: import polars, pymongo {base:.2f} s; "
+        f"usage-report --help {command:.2f} s ({command / base:.2f}x)"
+    )
+
+
+def run_bench(
+    sizes: tuple[int, ...] = DEFAULT_SIZES,
+    repeat: int = 3,
+    per_table_up_to: int = 50_000,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Figures for every size and method, `repeat` runs each (per_table: one run, measured in
+    full up to `per_table_up_to` conversations, estimated above; see `_estimate_per_table`)."""
+    from .demo_data import generate
+    from .embedded import EmbeddedMongo, load
+
+    records = startup()
+    log(startup_line(records))
+    for size in sizes:
+        started = time.perf_counter()
+        data = generate(MONTH, size=round(size * WINDOW_SHARE))
+        documents = len(data.requests)
+        with EmbeddedMongo(":memory:") as server:
+            load(server.uri, data, journal=False)
+            del data
+            log(f"\n{size:,} conversations ({documents:,} in the collection, "
+                f"{round(size * WINDOW_SHARE):,} in the window): generated and loaded "
+                f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+            tables: dict[str, Any] = {}
+            for method in METHODS:
+                if method == "per_table" and size > per_table_up_to:
+                    figures = _estimate_per_table(server.uri, tables["project"])
+                else:  # per_table in full: one run, it costs 1 + organizations scans
+                    runs = 1 if method == "per_table" else repeat
+                    figures = _spawn("child", method, server.uri, str(runs))
+                tables[method] = figures.pop("table", None)
+                record = {"size": size, "documents": documents, "method": method, **figures}
+                records.append(record)
+                log(_line(record, records))
+            figures = _spawn("pack", server.uri)
+            record = {"size": size, "documents": documents, "method": "pack", **figures}
+            records.append(record)
+            log(_line(record, records))
+            for method in ("naive", "per_table"):
+                if tables[method] is not None and tables[method] != tables["project"]:
+                    raise RuntimeError(f"{method} disagrees with project at size {size}")
+            log("  naive and per_table give the same organization x month numbers as project")
+    return records
+
+
+def _estimate_per_table(uri: str, project_table: list[dict[str, Any]]) -> dict[str, Any]:
+    """The largest organization's drill-down, measured once. Every pipeline of this method is a
+    scan of the collection, so it costs (1 platform + N drill-downs) x that; the platform one
+    groups more and costs a little more, so this estimate favours per_table."""
+    totals: dict[str, int] = {}
+    for row in project_table:
+        totals[row["org_id"]] = totals.get(row["org_id"], 0) + row["n"]
+    largest = max(totals, key=lambda o: totals[o])
+    one = _spawn("child", "drill", uri, "1", largest)
+    pipelines = 1 + len(totals)
+    return {
+        "wall_s": round(pipelines * one["wall_s"], 2),
+        "server_commands": pipelines,
+        "docs_returned": None,
+        "bytes_returned": None,
+        "peak_rss_mb": one["peak_rss_mb"],
+        "estimated": f"{pipelines} pipelines x {one['wall_s']} s (one drill-down, measured)",
+        "table": None,
+    }
+
+
+def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    floor_s = next(
+        (x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "floor"), None
+    )
+    ratio = f"{r['wall_s'] / floor_s:5.2f}x" if floor_s else "     "
+    text = (
+        f"  {r['method']:<10} {r['wall_s']:8.2f} s {ratio}  {r['server_commands']:>4} commands "
+        f"{_n(r['docs_returned']):>9} docs {_n(r['bytes_returned']):>12} bytes  "
+        f"{r['peak_rss_mb']:7.1f} MB"
+    )
+    if r["method"] == "pack":
+        text += (
+            f"  (data {r['data_s']} s, notebooks {r['notebooks_s']} s, "
+            f"all but the data {r['beyond_data_s']} s)"
+        )
+    if r.get("estimated"):
+        text += f"  estimated: {r['estimated']}"
+    return text
+
+
+def _n(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    """The README's Markdown table."""
+    head = ("| size | method | wall s (median) | x floor | commands | docs returned | bytes returned "
+            "| peak RSS MB | pack: data / notebooks / all but data s |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    lines = [head]
+    for r in records:
+        if r["size"] == 0:  # the start-up figures: startup_line
+            continue
+        floor_s = next(
+            x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "floor"
+        )
+        split = (
+            f"{r['data_s']} / {r['notebooks_s']} / {r['beyond_data_s']}"
+            if r["method"] == "pack"
+            else ""
+        )
+        name = r["method"] + (" (est.)" if r.get("estimated") else "")
+        lines.append(
+            f"| {r['size']:,} | {name} | {r['wall_s']:.2f} | {r['wall_s'] / floor_s:.2f} | "
+            f"{r['server_commands']} | {_n(r['docs_returned'])} | {_n(r['bytes_returned'])} | "
+            f"{r['peak_rss_mb']:.0f} | {split} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _child_main(argv: list[str]) -> int:
+    if argv[0] == "pack":
+        result = child_pack(argv[1])
+    else:
+        result = child(argv[1], argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None)
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

@@ -1,0 +1,113 @@
+"""Trend charts with Altair, built from aggregated frames and rendered to static PNG.
+
+Static images open offline, in any mail client, and carry no data rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import polars as pl
+import vl_convert as vlc
+
+from .adoption import activity
+from .cube import Cube
+from .tables import platform_table, table_buckets
+
+OTHERS = "All others"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart with a text description (what nbval compares and what mail clients show as alt text)."""
+
+    chart: alt.TopLevelMixin
+    description: str
+
+    def png(self, scale: float = 2.0) -> bytes:
+        return bytes(vlc.vegalite_to_png(self.chart.to_json(), scale=scale))
+
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None
+    ) -> dict[str, object]:
+        return {"image/png": self.png(), "text/plain": self.description}
+
+
+def trend_data(cube: Cube, top: int = 6) -> pl.DataFrame:
+    """month label x series (top organizations by total, then All others) -> conversations."""
+    table = platform_table(cube, "month")
+    bks = table_buckets(cube, "month")
+    keep = table.head(top)["name"].to_list()
+    long = table.unpivot(
+        index=["name"], on=[b.key for b in bks], variable_name="key", value_name="n"
+    )
+    order = {b.key: (i, b.label) for i, b in enumerate(bks)}
+    return (
+        long.with_columns(
+            pl.when(pl.col("name").is_in(keep))
+            .then(pl.col("name"))
+            .otherwise(pl.lit(OTHERS))
+            .alias("series"),
+            pl.col("key").replace_strict({k: v[1] for k, v in order.items()}).alias("month"),
+            pl.col("key").replace_strict({k: v[0] for k, v in order.items()}).alias("order"),
+        )
+        .group_by("order", "month", "series")
+        .agg(pl.col("n").sum().alias("conversations"))
+        .sort("order", "series")
+    )
+
+
+def trend_chart(cube: Cube, top: int = 6) -> Chart:
+    data = trend_data(cube, top)
+    months = data.unique("order").sort("order")["month"].to_list()
+    series = [s for s in data.unique("series")["series"].to_list() if s != OTHERS]
+    ranked = sorted(
+        series, key=lambda s: -int(data.filter(pl.col("series") == s)["conversations"].sum())
+    )
+    rank = {s: i for i, s in enumerate([*ranked, OTHERS])}
+    values = data.with_columns(
+        pl.col("series").replace_strict(rank, return_dtype=pl.Int64).alias("rank")
+    )
+    chart = (
+        alt.Chart(
+            alt.Data(values=values.select("month", "series", "rank", "conversations").to_dicts())
+        )
+        .mark_bar()
+        .encode(
+            x=alt.X("month:N", sort=months, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("conversations:Q", title="Billable conversations", stack="zero"),
+            color=alt.Color("series:N", sort=[*ranked, OTHERS], title="Organization"),
+            order=alt.Order("rank:Q"),  # the largest organization at the bottom of every bar
+        )
+        .properties(width=520, height=280, title="Billable conversations per month")
+    )
+    description = (
+        f"Stacked bars: billable conversations per month, {months[0]} to {months[-1]}, "
+        f"for the top {len(ranked)} organizations ({', '.join(ranked)}) and {OTHERS}."
+        if months
+        else "No data."
+    )
+    return Chart(chart, description)
+
+
+def adoption_chart(cube: Cube) -> Chart:
+    frame = activity(cube).select("label", "active_organizations", "active_agents")
+    long = frame.unpivot(index="label", variable_name="what", value_name="count").with_columns(
+        pl.col("what").replace_strict(
+            {"active_organizations": "Organizations", "active_agents": "Agents"}
+        )
+    )
+    chart = (
+        alt.Chart(alt.Data(values=long.to_dicts()))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "label:N", sort=frame["label"].to_list(), title=None, axis=alt.Axis(labelAngle=0)
+            ),
+            y=alt.Y("count:Q", title="Active (with billable conversations)"),
+            color=alt.Color("what:N", title=None),
+        )
+        .properties(width=520, height=220, title="Active organizations and agents per month")
+    )
+    return Chart(chart, "Lines: active organizations and active agents per month.")

@@ -1,0 +1,153 @@
+"""Data checks a reader must know before trusting the numbers; each says what it found in one sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from .cube import UNASSIGNED, UNATTRIBUTED, Cube
+from .tables import bucketed, table_buckets
+
+
+@dataclass(frozen=True)
+class Finding:
+    title: str
+    sentence: str
+    frame: pl.DataFrame  # the detail behind the sentence (may be empty)
+    flagged: bool  # something a reader should look at
+
+
+def _labels(cube: Cube) -> dict[str, str]:
+    return {b.key: b.label for b in table_buckets(cube, "month")}
+
+
+def test_mode_months(cube: Cube) -> Finding:
+    """Organization-months whose qualifying conversations were all in test mode."""
+    labels = _labels(cube)
+    excluded = [e.id for e in cube.exclusions]
+    frame = (
+        bucketed(cube, table_buckets(cube, "month"))
+        .filter(~pl.col("org_id").is_in(excluded))
+        .group_by("org_name", "bucket")
+        .agg(pl.col("billable").sum(), pl.col("test_mode").sum())
+        .filter((pl.col("billable") == 0) & (pl.col("test_mode") > 0))
+        .sort("bucket", "org_name")
+        .select(
+            pl.col("org_name").alias("organization"),
+            pl.col("bucket").replace_strict(labels).alias("month"),
+            pl.col("test_mode").alias("test-mode conversations"),
+        )
+    )
+    if frame.height == 0:
+        sentence = "No organization had a month in which all its conversations were in test mode."
+    else:
+        items = ", ".join(
+            f"{r['organization']} ({r['month']}, {r['test-mode conversations']:,} test-mode conversations)"
+            for r in frame.iter_rows(named=True)
+        )
+        sentence = (
+            f"{frame.height} organization-month(s) had only test-mode conversations, "
+            f"so they count as zero: {items}. A widget may have been left in test mode."
+        )
+    return Finding("All test mode", sentence, frame, frame.height > 0)
+
+
+def unattributed_share(cube: Cube) -> Finding:
+    by_org = (
+        cube.frame.group_by("org_name")
+        .agg(
+            pl.col("billable").sum().alias("billable"),
+            pl.col("billable")
+            .filter(pl.col("agent_id") == UNATTRIBUTED)
+            .sum()
+            .alias("unattributed"),
+        )
+        .filter(pl.col("billable") > 0)
+        .with_columns((pl.col("unattributed") / pl.col("billable")).alias("share"))
+        .sort(["share", "org_name"], descending=[True, False])
+        .select(pl.col("org_name").alias("organization"), "billable", "unattributed", "share")
+    )
+    total = int(by_org["billable"].sum())
+    unattributed = int(by_org["unattributed"].sum())
+    share = unattributed / total if total else 0.0
+    top = by_org.row(0, named=True) if by_org.height else None
+    sentence = f"{unattributed:,} of {total:,} billable conversations ({share:.1%}) had no agent (human only)"
+    sentence += (
+        f"; the highest share is {top['organization']} ({top['share']:.0%})." if top else "."
+    )
+    return Finding("Unattributed share", sentence, by_org, bool(top and top["share"] > 0.25))
+
+
+def deleted_agents(cube: Cube) -> Finding:
+    frame = (
+        cube.frame.filter(~pl.col("agent_exists") & (pl.col("billable") > 0))
+        .group_by("org_name", "agent_id", "agent_name")
+        .agg(pl.col("billable").sum().alias("conversations"))
+        .sort(["conversations", "agent_id"], descending=[True, False])
+        .select(
+            pl.col("org_name").alias("organization"),
+            pl.col("agent_id").alias("agent id"),
+            "conversations",
+        )
+    )
+    n = int(frame["conversations"].sum()) if frame.height else 0
+    if n == 0:
+        sentence = "Every conversation names an agent that still exists."
+    else:
+        sentence = (
+            f"{n:,} billable conversations name {frame.height} agent(s) that no longer exist "
+            "(deleted or trashed); they are still counted, under the agent's id."
+        )
+    return Finding("Agents that no longer exist", sentence, frame, n > 0)
+
+
+def no_organization(cube: Cube) -> Finding:
+    labels = _labels(cube)
+    frame = (
+        bucketed(cube, table_buckets(cube, "month"))
+        .filter(pl.col("org_id") == UNASSIGNED)
+        .group_by("bucket")
+        .agg(pl.col("n").sum().alias("conversations"))
+        .sort("bucket")
+        .select(pl.col("bucket").replace_strict(labels).alias("month"), "conversations")
+    )
+    n = int(frame["conversations"].sum()) if frame.height else 0
+    sentence = (
+        f"{n:,} billable conversations have no organization; they are counted under 'No organization'."
+        if n
+        else "Every billable conversation has an organization."
+    )
+    return Finding("No organization", sentence, frame, n > 0)
+
+
+def excluded_volume(cube: Cube) -> Finding:
+    names = {e.id: (e.name, e.reason) for e in cube.exclusions}
+    sums = cube.frame.group_by("org_id").agg(pl.col("excluded").sum())
+    counts = dict(zip(sums["org_id"].to_list(), sums["excluded"].to_list(), strict=True))
+    frame = pl.DataFrame(
+        [
+            {"organization": n, "reason": r, "conversations": int(counts.get(i, 0))}
+            for i, (n, r) in names.items()
+        ],
+        schema={"organization": pl.String, "reason": pl.String, "conversations": pl.Int64},
+    ).sort(["conversations", "organization"], descending=[True, False])
+    n = int(frame["conversations"].sum()) if frame.height else 0
+    if not names:
+        sentence = "No organization is on the exclusion list."
+    else:
+        sentence = (
+            f"{n:,} conversations that meet the billing rule were left out because their "
+            f"{len(names)} organization(s) are on the exclusion list (internal, demo or test)."
+        )
+    return Finding("Excluded organizations", sentence, frame, False)
+
+
+def all_checks(cube: Cube) -> list[Finding]:
+    return [
+        test_mode_months(cube),
+        unattributed_share(cube),
+        deleted_agents(cube),
+        no_organization(cube),
+        excluded_volume(cube),
+    ]

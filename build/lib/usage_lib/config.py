@@ -1,0 +1,218 @@
+"""One validated settings object: a TOML file plus the environment.
+
+Secrets (the MongoDB connection string, the SMTP password) come from the
+environment only; the TOML file refuses them so that nobody commits one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+class ConfigError(ValueError):
+    """Bad configuration or input: one line naming the setting (`key`) and what is allowed.
+
+    Keys are settings and values (`report.timezone`, `month`, `last_days`), never
+    command-line flags: the command line maps them to its flags."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    id: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BillingRule:
+    statuses: tuple[int, ...] = (1000,)
+    exclude_test_mode: bool = True
+    min_depth: int = 3
+
+    def describe(self) -> str:
+        statuses = ", ".join(str(s) for s in self.statuses)
+        parts = [f"status in ({statuses})" if len(self.statuses) > 1 else f"status {statuses}"]
+        if self.exclude_test_mode:
+            parts.append("not test mode")
+        if self.min_depth > 0:
+            parts.append(f"at least {self.min_depth} message turns (depth > {self.min_depth - 1})")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Config:
+    rule: BillingRule = BillingRule()
+    exclusions: tuple[Exclusion, ...] = ()
+    timezone: str = "UTC"
+    months: int = 6
+    jobs: int = 0  # notebooks of a pack run at once; 0: one per core
+    email_from: str | None = None
+    email_to: tuple[str, ...] = ()
+    mongodb_db: str = "tiledesk"
+    mongodb_uri: str | None = field(default=None, repr=False)
+    source: Path | None = None
+
+    @property
+    def excluded_ids(self) -> tuple[str, ...]:
+        return tuple(e.id for e in self.exclusions)
+
+
+_ALLOWED: dict[str, set[str]] = {
+    "billing": {"statuses", "exclude_test_mode", "min_depth"},
+    "report": {"timezone", "months", "jobs"},
+    "email": {"from", "to"},
+    "exclude": {"id", "name", "reason"},
+}
+_SECRET_KEYS = {"uri", "mongodb_uri", "url", "password", "connection_string"}
+
+
+def check_timezone(name: str, key: str = "timezone") -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            key, f"unknown time zone {name!r} (use an IANA name such as UTC or Europe/Rome)"
+        ) from None
+    return name
+
+
+def check_object_id(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not HEX24.match(value):
+        raise ConfigError(key, f"{value!r} is not an organization or agent id (24 hex digits)")
+    return value.lower()
+
+
+def _check_keys(table: dict[str, Any], section: str) -> None:
+    for key in table:
+        if key in _SECRET_KEYS:
+            raise ConfigError(
+                f"{section}.{key}",
+                "secrets do not belong in the config file; "
+                "set USAGE_MONGODB_URI / USAGE_SMTP_PASSWORD in the environment",
+            )
+        if key not in _ALLOWED[section]:
+            allowed = ", ".join(sorted(_ALLOWED[section]))
+            raise ConfigError(f"{section}.{key}", f"unknown key (allowed: {allowed})")
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, section: str, default: Any) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{section}.{key}", f"expected a whole number, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{section}.{key}", f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
+    """Validate the parsed TOML; every error names the offending key."""
+    for key in data:
+        if key in _SECRET_KEYS:
+            _check_keys({key: None}, "config")
+        if key not in _ALLOWED:
+            raise ConfigError(key, "unknown section (allowed: billing, exclude, report, email)")
+    billing = data.get("billing", {})
+    report = data.get("report", {})
+    email = data.get("email", {})
+    for name, table in (("billing", billing), ("report", report), ("email", email)):
+        if not isinstance(table, dict):
+            raise ConfigError(name, f"expected a table [{name}]")
+        _check_keys(table, name)
+
+    statuses = _typed(billing, "statuses", list, "billing", [1000])
+    if not statuses or any(isinstance(s, bool) or not isinstance(s, int) for s in statuses):
+        raise ConfigError(
+            "billing.statuses", f"expected a non-empty list of integers, got {statuses!r}"
+        )
+    min_depth = _typed(billing, "min_depth", int, "billing", 3)
+    if min_depth < 0:
+        raise ConfigError("billing.min_depth", f"must be 0 or more, got {min_depth}")
+    rule = BillingRule(
+        statuses=tuple(statuses),
+        exclude_test_mode=_typed(billing, "exclude_test_mode", bool, "billing", True),
+        min_depth=min_depth,
+    )
+
+    raw_exclusions = data.get("exclude", [])
+    if not isinstance(raw_exclusions, list):
+        raise ConfigError("exclude", "expected [[exclude]] tables")
+    exclusions = []
+    for i, item in enumerate(raw_exclusions):
+        key = f"exclude[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(key, "expected a table with id, name, reason")
+        _check_keys(item, "exclude")
+        for part in ("id", "name", "reason"):
+            if not isinstance(item.get(part), str) or not item[part].strip():
+                raise ConfigError(f"{key}.{part}", "required, a non-empty string")
+        exclusions.append(
+            Exclusion(check_object_id(item["id"], f"{key}.id"), item["name"], item["reason"])
+        )
+    ids = [e.id for e in exclusions]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("exclude", "the same organization id is listed twice")
+
+    timezone = check_timezone(_typed(report, "timezone", str, "report", "UTC"), "report.timezone")
+    months = _typed(report, "months", int, "report", 6)
+    if not 1 <= months <= 36:
+        raise ConfigError("report.months", f"must be between 1 and 36, got {months}")
+    jobs = _typed(report, "jobs", int, "report", 0)
+    if jobs < 0:
+        raise ConfigError("report.jobs", f"must be 0 (one per core) or more, got {jobs}")
+
+    email_from = _typed(email, "from", str, "email", None)
+    email_to = _typed(email, "to", list, "email", [])
+    if any(not isinstance(a, str) or "@" not in a for a in email_to):
+        raise ConfigError("email.to", f"expected a list of email addresses, got {email_to!r}")
+    if email_from is not None and "@" not in email_from:
+        raise ConfigError("email.from", f"expected an email address, got {email_from!r}")
+
+    return Config(
+        rule=rule,
+        exclusions=tuple(exclusions),
+        timezone=timezone,
+        months=months,
+        jobs=jobs,
+        email_from=email_from,
+        email_to=tuple(email_to),
+        source=source,
+    )
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Config from `path`, else $USAGE_CONFIG, else built-in defaults; plus the environment."""
+    env = dict(os.environ) if env is None else env
+    chosen = path or env.get("USAGE_CONFIG") or None
+    data: dict[str, Any] = {}
+    source = None
+    if chosen:
+        source = Path(chosen)
+        try:
+            data = tomllib.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("config", f"file not found: {source}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("config", f"{source} is not valid TOML ({exc})") from None
+    config = parse_config(data, source)
+    db = env.get("USAGE_MONGODB_DB", "tiledesk").strip() or "tiledesk"
+    if not re.match(r"^[A-Za-z0-9_-]{1,63}$", db):
+        raise ConfigError("USAGE_MONGODB_DB", f"{db!r} is not a valid database name")
+    uri = env.get("USAGE_MONGODB_URI", "").strip() or None
+    if uri is not None and not uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError("USAGE_MONGODB_URI", "must start with mongodb:// or mongodb+srv://")
+    return Config(**{**config.__dict__, "mongodb_db": db, "mongodb_uri": uri})

@@ -1,0 +1,66 @@
+"""The index that serves the report's `$match`, and whether the database already has one.
+
+Equality first, then the ranges (MongoDB's Equality, Sort, Range rule): `status` is
+matched by equality (one status, or a short `$in` list of them), so it leads and the
+scan is confined to closed conversations; `createdAt` is the report window, the
+range that stays narrow however long the history grows; `depth` is a second,
+unselective range (at least 3 turns), last so that the index serves the whole
+filter without a fetch to reject shallow conversations.
+"""
+
+from __future__ import annotations
+
+from pymongo.database import Database
+
+from .config import Config
+from .db import translate_errors
+
+INDEX_NAME = "usage_report_match"
+Keys = list[tuple[str, int]]
+
+
+def recommended(config: Config) -> Keys:
+    keys = [("status", 1), ("createdAt", 1)]
+    if config.rule.min_depth > 0:
+        keys.append(("depth", 1))
+    return keys
+
+
+def find_equivalent(db: Database, keys: Keys) -> str | None:
+    """An existing index whose leading fields are `keys` (either direction; not partial,
+    sparse or hashed, which would not serve every matching document)."""
+    wanted = [field for field, _ in keys]
+    with translate_errors(db):
+        indexes = db.requests.index_information()
+    for name, info in indexes.items():
+        fields = [field for field, _ in info["key"]]
+        plain = all(isinstance(d, (int, float)) for _, d in info["key"])
+        if (
+            fields[: len(wanted)] == wanted
+            and plain
+            and not (info.get("partialFilterExpression") or info.get("sparse"))
+        ):
+            return str(name)
+    return None
+
+
+def describe(keys: Keys) -> str:
+    spec = ", ".join(f"{field}: {direction}" for field, direction in keys)
+    lines = [
+        f"The report's $match is served by the index {{ {spec} }} on requests:",
+        "  status first    equality (the billable statuses): only closed conversations are read;",
+        "  createdAt next  the report window, a range that stays narrow as the history grows;",
+    ]
+    if any(field == "depth" for field, _ in keys):
+        lines.append("  depth last      a second range (at least N turns), checked in the index.")
+    return "\n".join(lines)
+
+
+def create(db: Database, keys: Keys) -> str:
+    """Build the index (online on MongoDB 4.2 and later). Needs the createIndex privilege."""
+    refused = (
+        "nothing was created: building an index needs the createIndex privilege "
+        "(a dbAdmin user), which the report's read-only user has not"
+    )
+    with translate_errors(db, refused):
+        return str(db.requests.create_index(keys, name=INDEX_NAME))

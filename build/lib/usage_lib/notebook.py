@@ -1,0 +1,32 @@
+"""What the report notebooks call to get their data and show HTML."""
+
+from __future__ import annotations
+
+from IPython.display import HTML, display
+
+from .adoption import months_of
+from .cube import Cube
+from .periods import month_key
+
+__all__ = ["month_key", "report_cube", "show"]
+
+
+def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
+    """The cube for the months ending with `month`: read from `cube_path` when the report run
+    wrote one (one pass per pack), else read from the configured or demo database."""
+    if cube_path:
+        cube = Cube.load(cube_path)
+    else:
+        from .periods import report_month
+        from .source import month_cube, open_source, settings
+
+        key = month_key(month)
+        config = settings(config_path or None)
+        cube = month_cube(open_source(config, anchor=report_month(key), quiet=True), key)
+    if month_key(month) not in months_of(cube):
+        raise ValueError(f"month {month} is not in the cube's range {cube.range.describe()}")
+    return cube
+
+
+def show(html: str) -> None:
+    display(HTML(html))

@@ -1,0 +1,59 @@
+"""Where the product finds its files and writes its output, installed or run from a checkout.
+
+Installed (a wheel, pipx, `pip install .`): the report notebooks, the HTML template
+and the example config are package data; packs go to ./reports under the current
+folder (or USAGE_REPORTS_DIR, or --out); the demo database lives in the user's
+cache folder. Run from the git checkout: the top-level notebooks/, reports/ and
+.demo-db/, as analysts and nbval use them. The environment is read by the caller
+(the command line) and passed in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "templates"
+EXAMPLE_CONFIG = PACKAGE / "usage.example.toml"
+
+
+def checkout() -> Path | None:
+    """The project root when this package is imported from a git checkout (editable install)."""
+    root = PACKAGE.parent
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
+def notebook_dir() -> Path:
+    """The report notebooks: the checkout's notebooks/ (one source), or the wheel's copy."""
+    root = checkout()
+    return root / "notebooks" if root else PACKAGE / "notebooks"
+
+
+def report_notebooks(folder: Path | None = None) -> list[Path]:
+    """The pages of the monthly pack, in order: `N_name.ipynb`."""
+    return sorted((folder or notebook_dir()).glob("[0-9]_*.ipynb"))
+
+
+def reports_dir(env: Mapping[str, str] | None = None) -> Path:
+    """USAGE_REPORTS_DIR, else the checkout's reports/, else ./reports."""
+    env = os.environ if env is None else env
+    if env.get("USAGE_REPORTS_DIR", "").strip():
+        return Path(env["USAGE_REPORTS_DIR"].strip())
+    root = checkout()
+    return root / "reports" if root else Path.cwd() / "reports"
+
+
+def demo_dir(env: Mapping[str, str] | None = None) -> Path:
+    """USAGE_DEMO_DIR, else the checkout's .demo-db/, else the user's cache folder."""
+    env = os.environ if env is None else env
+    if env.get("USAGE_DEMO_DIR", "").strip():
+        return Path(env["USAGE_DEMO_DIR"].strip())
+    root = checkout()
+    if root:
+        return root / ".demo-db"
+    cache = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(cache) / "usage-lib" / "demo-db"

@@ -1,0 +1,211 @@
+"""HTML pieces with inline styles: readable in a browser, in JupyterLab and in any mail client."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from .adoption import Headline, activity, movers, starters
+from .checks import Finding
+from .cube import UNATTRIBUTED_NAME, Cube
+from .tables import (
+    KEY_COLUMNS,
+    organization_table,
+    platform_table,
+    table_buckets,
+    with_totals_row,
+)
+
+if TYPE_CHECKING:
+    from .digest import Digest
+
+FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
+TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"
+TH = "padding:4px 8px;border-bottom:2px solid #444;text-align:right;white-space:nowrap;"
+TH_LEFT = TH.replace("text-align:right", "text-align:left")
+TD = "padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap;"
+TD_LEFT = TD.replace("text-align:right", "text-align:left") + "white-space:normal;"
+TOTAL = "font-weight:bold;border-top:2px solid #444;"
+
+
+def number(value: int | float | None) -> str:
+    """Thousands separators; a dash for zero or nothing."""
+    if value is None or value == 0:
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def percent(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0%}" if signed else f"{value:.1%}"
+
+
+def usage_table(
+    table: pl.DataFrame, cube: Cube, granularity: str = "auto", first: str = "Organization"
+) -> str:
+    """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals row."""
+    labels = {b.key: b.label for b in table_buckets(cube, granularity)}
+    keys = [c for c in table.columns if c not in (*KEY_COLUMNS, "total")]
+    head = f'<th style="{TH_LEFT}">{escape(first)}</th>' + "".join(
+        f'<th style="{TH}">{escape(labels.get(k, k))}</th>' for k in keys
+    )
+    head += f'<th style="{TH}">Total</th>'
+    rows = []
+    for r in with_totals_row(table).iter_rows(named=True):
+        extra = TOTAL if r["type"] == "total" else ""
+        cells = "".join(f'<td style="{TD}{extra}">{number(r[k])}</td>' for k in keys)
+        rows.append(
+            f'<tr><td style="{TD_LEFT}{extra}">{escape(str(r["name"]))}</td>{cells}'
+            f'<td style="{TD}font-weight:bold;{extra}">{number(r["total"])}</td></tr>'
+        )
+    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def frame_table(
+    frame: pl.DataFrame,
+    headers: dict[str, str] | None = None,
+    percent_columns: tuple[str, ...] = (),
+) -> str:
+    """Any small frame as an HTML table: text left, numbers right, dashes for zero."""
+    headers = headers or {}
+    if frame.height == 0:
+        return f'<p style="{FONT}color:#666;">None.</p>'
+    head = "".join(
+        f'<th style="{TH if frame.schema[c].is_numeric() else TH_LEFT}">{escape(headers.get(c, c))}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for r in frame.iter_rows(named=True):
+        cells = []
+        for c in frame.columns:
+            v = r[c]
+            if c in percent_columns:
+                cells.append(
+                    f'<td style="{TD}">{percent(v, signed=True) if "change" in c else percent(v)}</td>'
+                )
+            elif frame.schema[c].is_numeric():
+                cells.append(f'<td style="{TD}">{number(v)}</td>')
+            else:
+                cells.append(f'<td style="{TD_LEFT}">{escape("" if v is None else str(v))}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def counted_text(cube: Cube) -> str:
+    """Exactly what is counted, in one sentence."""
+    excluded = ", ".join(e.name for e in cube.exclusions) or "none"
+    return (
+        f"Counted: billable conversations ({cube.rule}), by conversation start date, "
+        f"{cube.range.describe()}. Excluded organizations: {excluded}."
+    )
+
+
+def counted_line(cube: Cube, source: str = "") -> str:
+    """The line under every title: exactly what is counted."""
+    text = counted_text(cube) + (f" Source: {source}." if source else "")
+    return f'<p style="{FONT}font-size:13px;color:#444;margin:4px 0 12px 0;">{escape(text)}</p>'
+
+
+def headline_cards(h: Headline, per_row: int = 4) -> str:
+    """The report month's four figures as cards, `per_row` to a row (2 fits a 600 px email)."""
+    new = ", ".join(h.new_organizations) if h.new_organizations else "none"
+    items = [
+        ("Billable conversations", f"{h.billable:,}", h.change_text()),
+        (
+            "Active organizations",
+            f"{h.active_organizations:,}",
+            "with at least one billable conversation",
+        ),
+        ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
+        ("New organizations", f"{len(h.new_organizations):,}", new),
+    ]
+    cells = [
+        f'<td style="padding:8px 14px;border:1px solid #ddd;vertical-align:top;text-align:left;{FONT}">'
+        f'<div style="font-size:12px;color:#666;">{escape(label)}</div>'
+        f'<div style="font-size:24px;font-weight:bold;">{escape(value)}</div>'
+        f'<div style="font-size:12px;color:#444;">{escape(note)}</div></td>'
+        for label, value, note in items
+    ]
+    rows = "".join(
+        f"<tr>{''.join(cells[i : i + per_row])}</tr>" for i in range(0, len(cells), per_row)
+    )
+    return (
+        f'<h3 style="{FONT}margin:8px 0;">{escape(h.label)}</h3>'
+        f'<table style="border-collapse:collapse;">{rows}</table>'
+    )
+
+
+def note(text: str) -> str:
+    return f'<p style="{FONT}font-size:13px;color:#444;">{escape(text)}</p>'
+
+
+def agent_sections(cube: Cube, org_id: str = "") -> str:
+    """For each organization of the platform table (or just `org_id`): its agents by month."""
+    orgs = platform_table(cube, "month")
+    if org_id:
+        orgs = orgs.filter(pl.col("id") == org_id.lower())
+        if orgs.height == 0:
+            return note(f"Organization {org_id} has no billable conversations in this range.")
+    parts = []
+    for row in orgs.iter_rows(named=True):
+        table = organization_table(cube, row["id"], "month")
+        parts.append(f"<h3>{escape(str(row['name']))}</h3>")
+        parts.append(usage_table(table, cube, "month", first="Agent"))
+        if UNATTRIBUTED_NAME in table["name"].to_list():
+            parts.append(
+                note(
+                    "Unattributed: human-only conversations, in which no agent (bot) took part. "
+                    "Agent rows sum to the organization's row."
+                )
+            )
+    return "\n".join(parts)
+
+
+ACTIVITY_HEADERS = {
+    "label": "Month",
+    "billable": "Billable",
+    "growth": "Growth",
+    "active_organizations": "Active orgs",
+    "active_agents": "Active agents",
+    "new": "New",
+    "returning": "Returning",
+    "dormant": "Dormant",
+}
+
+
+def activity_table(cube: Cube) -> str:
+    return frame_table(activity(cube).drop("month"), ACTIVITY_HEADERS, percent_columns=("growth",))
+
+
+def movers_table(cube: Cube, month: str) -> str:
+    headers = {"name": "Organization", "change_pct": "Change %"}
+    return frame_table(movers(cube, month), headers, percent_columns=("change_pct",))
+
+
+def starters_table(cube: Cube) -> str:
+    return frame_table(starters(cube), {"name": "Organization"})
+
+
+def findings(items: list[Finding]) -> str:
+    """Each data check: its title, its one-sentence finding, and the detail behind it."""
+    return "".join(
+        f"<h3>{escape(f.title)}</h3>"
+        + note(f.sentence)
+        + frame_table(f.frame, percent_columns=("share",))
+        for f in items
+    )
+
+
+def index_page(d: Digest, pages: list[tuple[str, str]]) -> str:
+    """The pack's front page: what is counted, the headline, and a link to every page."""
+    label = d.headline.label
+    links = "".join(f'<li><a href="{escape(f)}">{escape(t)}</a></li>' for f, t in pages)
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Usage report, {escape(label)}</title>'
+        f'</head><body style="{FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
+        f"<h1>Usage report, {escape(label)}</h1>{counted_line(d.cube)}{headline_cards(d.headline)}"
+        f"<h2>Pages</h2><ul>{links}</ul></body></html>"
+    )

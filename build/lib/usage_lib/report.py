@@ -1,0 +1,157 @@
+"""The monthly job: make the pack (one data pass, the notebooks, the digest, the email) and
+send it at most once per month and recipient list.
+
+A failed run leaves the previous pack as it was and keeps its notebooks in
+<out>/failed/; the email is composed once, into the pack, and sending re-addresses it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__, pack, render
+from .config import ConfigError
+from .digest import Digest
+from .mail import Letter, compose, parse, readdress
+from .runner import NotebookFailed, run_notebooks
+from .smtp import Smtp, deliver
+from .source import Source, month_cube, month_window
+
+
+class ReportError(RuntimeError):
+    """The pack could not be made (exit code 1); the previous pack is untouched."""
+
+
+@dataclass(frozen=True)
+class Pack:
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def eml(self) -> Path:
+        return self.path / pack.eml_name(self.manifest["month"])
+
+
+def make_pack(
+    source: Source,
+    month: str,
+    out: Path,
+    notebooks: Sequence[Path],
+    sender: str,
+    recipients: Sequence[str],
+    jobs: int = 0,
+    progress: bool = True,
+) -> Pack:
+    """Read the window once, run every notebook on that cube, write the pages, the index, the
+    manifest and the month's email, then publish out/<month> atomically."""
+    if not notebooks:
+        raise ReportError("no report notebooks found: the installation is incomplete")
+    log = _logger(progress)
+    window = month_window(source.config, month)
+    jobs = min(jobs or os.cpu_count() or 1, len(notebooks))
+    with pack.staging(out, month) as staging:
+        started = time.perf_counter()
+        cube = month_cube(source, month)
+        cube_path = cube.save(staging / "cube.parquet")
+        data_s = time.perf_counter() - started
+        log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
+
+        parameters = {"month": month, "cube_path": str(cube_path.resolve()), "config_path": ""}
+        t0 = time.perf_counter()
+        try:
+            pages = run_notebooks(notebooks, staging, parameters, jobs, log)
+        except NotebookFailed as exc:
+            kept = pack.keep_failed(out, month, staging)
+            raise ReportError(
+                f"{exc}; the previous pack is untouched; the failed notebook is in {kept}"
+            ) from None
+        notebooks_s = time.perf_counter() - t0
+
+        digest = Digest.of(cube, month)
+        links = [(p.html, p.title) for p in pages]
+        (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
+        manifest = {
+            "month": month,
+            "range": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+            "timezone": window.timezone,
+            "rule": cube.rule,
+            "exclusions": [e.__dict__ for e in cube.exclusions],
+            "library_version": __version__,
+            "data_as_of": cube.read_at.isoformat(),
+            "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "source": "embedded demo database" if source.demo else "configured database",
+            "data_pass_s": round(data_s, 2),
+            "notebooks_s": round(notebooks_s, 2),
+            "jobs": jobs,
+            "notebooks": {
+                Path(p.html).stem: {"execute_s": p.execute_s, "export_s": p.export_s} for p in pages
+            },
+            **digest.figures(),
+            "pages": [p.html for p in pages],
+        }
+        pack.write_manifest(staging, manifest)
+        letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)
+        attachment = pack.pages_zip(staging, month, manifest["pages"])
+        message = compose(digest, letter, attachment, sender, recipients)
+        pack.write_file(staging / pack.eml_name(month), bytes(message))
+        final = pack.publish(staging, out, month)
+    return Pack(final, pack.read_manifest(final))
+
+
+@dataclass(frozen=True)
+class Sending:
+    status: str  # "sent", "already sent" or "dry run"
+    record: dict[str, Any]  # message_id, recipients, sent_at, subject (or the .eml path)
+
+
+def send_pack(
+    folder: Path,
+    sender: str,
+    recipients: Sequence[str],
+    smtp: Smtp | None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> Sending:
+    """Email the pack's message once per recipient list; record it only once it is sent.
+
+    `smtp` may be None only for a dry run. Raises smtp.MailError (nothing sent, nothing
+    recorded) or ReportError (the pack has no message).
+    """
+    with pack.lock(folder.parent, folder.name):
+        manifest = pack.read_manifest(folder)
+        earlier = pack.already_sent(manifest, recipients)
+        if earlier and not force and not dry_run:
+            return Sending("already sent", earlier)
+        eml = folder / pack.eml_name(manifest["month"])
+        if not eml.exists():
+            raise ReportError(f"{eml} is missing: make the pack again (usage-report run)")
+        message = readdress(parse(eml.read_bytes()), sender, recipients)
+        if dry_run:
+            pack.write_file(eml, bytes(message))
+            return Sending("dry run", {"eml": str(eml)})
+        if smtp is None:
+            raise ConfigError("USAGE_SMTP_HOST", "not set: configure SMTP, or make a dry run")
+        deliver(message, smtp, sender, recipients)
+        record = {
+            "message_id": str(message["Message-ID"]),
+            "recipients": list(recipients),
+            "sent_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "subject": str(message["Subject"]),
+        }
+        pack.record_sent(folder, record)
+        return Sending("sent", record)
+
+
+def _logger(progress: bool) -> Any:
+    def log(message: str) -> None:
+        if progress:
+            print(message, file=sys.stderr, flush=True)
+
+    return log

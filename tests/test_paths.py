@@ -1,0 +1,118 @@
+"""Where files are found and written: from the checkout as before, and from a built wheel
+installed away from the checkout, where the full demo pack is made in an empty folder."""
+
+import email
+import json
+import os
+import subprocess
+import sys
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from usage_lib import paths
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_from_the_checkout_everything_is_in_the_project() -> None:
+    assert paths.checkout() == ROOT
+    assert paths.notebook_dir() == ROOT / "notebooks"
+    assert [p.name for p in paths.report_notebooks()] == [
+        "1_platform.ipynb",
+        "2_agents.ipynb",
+        "3_adoption.ipynb",
+        "4_data_checks.ipynb",
+    ]
+    assert paths.reports_dir({}) == ROOT / "reports"
+    assert paths.demo_dir({}) == ROOT / ".demo-db"
+    assert paths.EXAMPLE_CONFIG.is_file() and (paths.TEMPLATES / "report").is_dir()
+
+
+def test_settings_override_the_folders(tmp_path: Path) -> None:
+    env = {"USAGE_REPORTS_DIR": str(tmp_path / "r"), "USAGE_DEMO_DIR": str(tmp_path / "d")}
+    assert paths.reports_dir(env) == tmp_path / "r"
+    assert paths.demo_dir(env) == tmp_path / "d"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout, installed into a folder of its own."""
+    dist = tmp_path_factory.mktemp("dist")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = dist.glob("usage_lib-*.whl")
+    target = tmp_path_factory.mktemp("site")
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    return target
+
+
+def test_the_wheel_carries_what_runs(installed: Path) -> None:
+    package = installed / "usage_lib"
+    assert sorted(p.name for p in (package / "notebooks").glob("*.ipynb")) == sorted(
+        p.name for p in (ROOT / "notebooks").glob("*.ipynb")
+    )
+    assert (package / "usage.example.toml").is_file()
+    assert (package / "templates" / "report" / "index.html.j2").is_file()
+
+
+def test_the_installed_command_makes_the_full_demo_pack_in_an_empty_folder(
+    installed: Path, tmp_path: Path
+) -> None:
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "PYTHONPATH": str(installed),
+        "HOME": str(home),
+    }
+    code = "import usage_lib.paths as p; print(p.PACKAGE, p.checkout())"
+    where = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=work, capture_output=True, text=True
+    )
+    assert where.stdout.split() == [str(installed / "usage_lib"), "None"], where.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "usage_lib.cli", "run", "--demo", "--month", "2026-10", "--quiet"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == "" and done.stderr == ""  # --quiet: nothing, not even kernel warnings
+    pack = work / "reports" / "2026-10"
+    names = {p.name for p in pack.iterdir()}
+    pages = {"1_platform.html", "2_agents.html", "3_adoption.html", "4_data_checks.html"}
+    assert {"index.html", "manifest.json", "usage-report-2026-10.eml", *pages} <= names
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert set(manifest["pages"]) == pages and manifest["source"] == "embedded demo database"
+    assert manifest["billable"]["month"] > 0
+    assert (home / ".cache" / "usage-lib" / "demo-db").is_dir()  # the user's cache folder
+    message = email.message_from_bytes(
+        (pack / "usage-report-2026-10.eml").read_bytes(), policy=policy.default
+    )
+    assert f"{manifest['billable']['month']:,} billable conversations" in message["Subject"]
+    assert sorted(os.listdir(work)) == ["reports"]  # nothing else written where it ran

@@ -1,0 +1,74 @@
+"""The source: settings resolved once, the configured or demo database, the cubes read from it."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import MongoClient, monitoring
+
+from conftest import EXCLUDED_ORG
+from usage_lib.config import ConfigError
+from usage_lib.db import client_for
+from usage_lib.paths import EXAMPLE_CONFIG
+from usage_lib.source import Source, load_cube, month_cube, month_window, open_source, settings
+
+
+def test_settings_demo_falls_back_to_the_example_config(tmp_path: Path) -> None:
+    assert settings(env={}).source == EXAMPLE_CONFIG  # no database configured: the demo's
+    uri = {"USAGE_MONGODB_URI": "mongodb://h/"}
+    assert settings(env=uri).source is None and settings(env=uri).mongodb_uri == "mongodb://h/"
+    assert settings(demo=True, env=uri).source == EXAMPLE_CONFIG
+    mine = tmp_path / "usage.toml"
+    mine.write_text('[report]\ntimezone = "Europe/Rome"\n')
+    assert settings(mine, demo=True, env={}).timezone == "Europe/Rome"
+
+
+def test_month_window_is_the_configured_full_months(tmp_path: Path) -> None:
+    config = settings(env={})
+    window = month_window(config, "2026-03")
+    assert (window.start.isoformat(), window.end.isoformat()) == ("2025-10-01", "2026-03-31")
+    with pytest.raises(ConfigError) as error:
+        month_window(config, "2026-13")
+    assert error.value.key == "month"
+
+
+class Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def _traps_source(mongo: Any, tmp_path: Path) -> Source:
+    config_file = tmp_path / "usage.toml"
+    config_file.write_text(f'[[exclude]]\nid = "{EXCLUDED_ORG}"\nname = "I"\nreason = "r"\n')
+    env = {"USAGE_MONGODB_URI": mongo.uri, "USAGE_MONGODB_DB": "traps"}
+    return open_source(settings(config_file, env=env))
+
+
+def test_month_cube_is_one_pass_of_months(mongo: Any, traps: Any, tmp_path: Path) -> None:
+    src = _traps_source(mongo, tmp_path)
+    assert not src.demo and src.db.name == "traps"
+    listener = Commands()
+    with MongoClient(mongo.uri, event_listeners=[listener]) as client:
+        cube = month_cube(Source(client.traps, src.config, demo=False), "2026-03")
+    assert listener.names.count("aggregate") == 1
+    assert cube.grain == "month" and cube.range.end.isoformat() == "2026-03-31"
+    assert set(cube.frame["day"].dt.day().to_list()) == {1}  # one row per month
+    assert client_for(mongo.uri) is src.db.client  # one client per connection string
+
+
+def test_load_cube_takes_a_range_or_the_default(mongo: Any, traps: Any, tmp_path: Path) -> None:
+    src = _traps_source(mongo, tmp_path)
+    cube = load_cube(src, "2026-01-01", "2026-01-31", timezone="America/New_York")
+    assert cube.range.timezone == "America/New_York" and cube.grain == "day"
+    assert load_cube(src, as_of="2026-02-10").range.start.isoformat() == "2025-08-01"
+    with pytest.raises(ConfigError, match="range: give both"):
+        load_cube(src, start="2026-01-01")
