@@ -40,6 +40,8 @@ def client(mongo: EmbeddedMongo) -> Iterator[MongoClient[dict[str, Any]]]:
 def trap_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, Any]]:
     """Requests with every trap of docs/domain.md, many of them within minutes of midnight."""
     rng = random.Random(seed)
+    people = random.Random(seed + 1)  # end users and human agents, apart from the rest
+    users = [ObjectId(f"{0x6A000000 + i:08x}" + "2" * 16) for i in range(150)]  # they return
     docs = []
     for _ in range(n):
         day = start + timedelta(days=rng.randrange(days))
@@ -97,6 +99,20 @@ def trap_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, A
             doc["participantsBots"] = [bot]
         elif shape < 0.90:
             doc["attributes"] = {}  # human only
+        user, form = people.choice(users), people.random()
+        if form < 0.5:
+            doc["requester"] = user
+        elif form < 0.7:
+            doc["requester"] = str(user)  # the same user, as a string
+        elif form < 0.8:
+            doc["requester"] = str(user).upper()
+        elif form < 0.9:
+            doc["requester"] = None
+        humans = people.random()  # missing: no human took part
+        if humans < 0.3:
+            doc["participantsAgents"] = [f"agent-{people.randrange(3)}"]
+        elif humans < 0.6:
+            doc["participantsAgents"] = []
         docs.append(doc)
     return docs
 

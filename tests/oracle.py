@@ -78,6 +78,77 @@ def counts(
     return {k: dict(v) for k, v in out.items()}
 
 
+def user_of(doc: dict[str, Any]) -> str | None:
+    """The end user: an ObjectId and its 24-hex string (any case) are one; none is none."""
+    requester = doc.get("requester")
+    if requester is None or requester == "":
+        return None
+    return str(requester).lower()
+
+
+def handed_off(doc: dict[str, Any]) -> bool:
+    humans = doc.get("participantsAgents")
+    return agent_of(doc) != "unattributed" and isinstance(humans, list) and len(humans) > 0
+
+
+def metrics(
+    docs: list[dict[str, Any]],
+    start: date,
+    end: date,
+    tz: str,
+    granularity: str,
+    excluded: set[str] = frozenset(),  # type: ignore[assignment]
+    by: str = "org",
+    org: str | None = None,
+    agent: str | None = None,
+) -> dict[str, Any]:
+    """Every metric, straight from the definitions: {"rows": {row: {bucket or "total":
+    {metric: value}}}, "totals": {bucket or "total": {metric: value}}}; only rows with
+    billable conversations, only buckets with some."""
+    picked: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for doc in docs:
+        if not is_billable(doc, excluded):
+            continue
+        day = local_day(doc, tz)
+        if not start <= day <= end:
+            continue
+        if org is not None and org_of(doc) != org:
+            continue
+        if agent is not None and agent_of(doc) != agent:
+            continue
+        row = org_of(doc) if by == "org" else agent_of(doc)
+        picked[row][key_of(day, granularity)].append(doc)
+
+    def measure(group: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "conversations": len(group),
+            "users": len({u for u in map(user_of, group) if u is not None}),
+            "depth_avg": round(sum(d["depth"] for d in group) / len(group), 2),
+            "handoffs": sum(1 for d in group if handed_off(d)),
+        }
+
+    rows: dict[str, dict[str, Any]] = {}
+    everything: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row, by_bucket in picked.items():
+        rows[row] = {k: measure(g) for k, g in by_bucket.items()}
+        rows[row]["total"] = measure([d for g in by_bucket.values() for d in g])
+        for k, g in by_bucket.items():
+            everything[k] += g
+            everything["total"] += g
+    return {"rows": rows, "totals": {k: measure(g) for k, g in everything.items()}}
+
+
+def metrics_from_json(payload: dict[str, Any]) -> dict[str, Any]:
+    """The CLI JSON in the shape of `metrics`: buckets without conversations dropped."""
+
+    def keep(buckets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {k: v for k, v in buckets.items() if v["conversations"]}
+
+    rows = {r["id"]: keep(r["buckets"]) | {"total": r["totals"]} for r in payload["rows"]}
+    totals = keep(payload["totals"]["buckets"]) | {"total": payload["totals"]["totals"]}
+    return {"rows": rows, "totals": totals}
+
+
 def from_json(payload: dict[str, Any]) -> dict[str, dict[str, int]]:
     """The CLI JSON rows as {row id: {bucket key: count}}, zero buckets dropped."""
     return {

@@ -285,3 +285,111 @@ def test_example_config_prints_a_valid_config(capsys: pytest.CaptureFixture[str]
     assert main(["example-config"]) == 0
     config = parse_config(tomllib.loads(capsys.readouterr().out))
     assert len(config.exclusions) == 3 and config.rule.min_depth == 3
+
+
+# -- the metrics ---------------------------------------------------------------------------------
+
+METRIC_RANGES = [
+    (["--start", "2025-12-20", "--end", "2026-04-18"], "month", "UTC"),
+    (
+        ["--start", "2025-12-24", "--end", "2026-01-09", "--tz", "Pacific/Auckland"],
+        "week",
+        "Pacific/Auckland",
+    ),
+    (
+        ["--start", "2026-03-24", "--end", "2026-03-30", "--tz", "Europe/London"],
+        "day",
+        "Europe/London",
+    ),
+    (
+        ["--start", "2025-10-27", "--end", "2026-04-05", "--tz", "America/New_York"],
+        "month",
+        "America/New_York",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "grain", "tz"), METRIC_RANGES)
+def test_all_metrics_equal_the_oracle(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str], args: list[str], grain: str, tz: str
+) -> None:
+    _, docs = traps
+    out = run_json(capsys, "--config", str(env), "--metrics", "all", *args)
+    assert out["metrics"] == ["conversations", "users", "depth_avg", "handoffs"]
+    assert out["range"]["granularity"] == grain
+    start, end = (date.fromisoformat(out["range"][k]) for k in ("start", "end"))
+    expected = oracle.metrics(docs, start, end, tz, grain, {EXCLUDED_ORG})
+    assert oracle.metrics_from_json(out) == expected
+    for row in out["rows"]:  # a bucket without conversations: no users, no depth
+        for values in row["buckets"].values():
+            if values["conversations"] == 0:
+                assert values == {"conversations": 0, "users": 0, "depth_avg": None, "handoffs": 0}
+
+
+def test_distinct_users_are_counted_not_added(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, docs = traps
+    out = run_json(capsys, "--config", str(env), "--metrics", "users", *METRIC_RANGES[0][0])
+    assert out["metrics"] == ["users"] and set(out["rows"][0]["totals"]) == {"users"}
+    rows = out["rows"]
+    summed_rows = sum(r["totals"]["users"] for r in rows)
+    summed_buckets = sum(v["users"] for v in out["totals"]["buckets"].values())
+    expected = oracle.metrics(
+        docs, date(2025, 12, 20), date(2026, 4, 18), "UTC", "month", {EXCLUDED_ORG}
+    )
+    grand = expected["totals"]["total"]["users"]
+    # the data has users in several months and in several organizations: sums would overcount
+    assert grand < summed_rows and grand < summed_buckets
+    assert out["totals"]["totals"]["users"] == grand
+    first = rows[0]
+    assert first["totals"]["users"] < sum(v["users"] for v in first["buckets"].values())
+
+
+def test_metrics_of_an_organization_and_an_agent(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, docs = traps
+    span = [
+        "--config",
+        str(env),
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-02-28",
+        "--metrics",
+        "all",
+    ]
+    start, end = date(2026, 1, 1), date(2026, 2, 28)
+    org = run_json(capsys, *span, "--scope", "org", "--org", ORGS[1])
+    expected = oracle.metrics(docs, start, end, "UTC", "month", {EXCLUDED_ORG}, "agent", ORGS[1])
+    assert oracle.metrics_from_json(org) == expected
+    unattributed = org["rows"][-1]
+    assert unattributed["id"] == "unattributed" and unattributed["totals"]["handoffs"] == 0
+    bot = org["rows"][0]["id"]
+    one = run_json(capsys, *span, "--scope", "agent", "--agent", bot, "--org", ORGS[1])
+    assert oracle.metrics_from_json(one)["rows"] == {bot: expected["rows"][bot]}
+    anywhere = run_json(capsys, *span, "--scope", "agent", "--agent", bot)
+    across = oracle.metrics(docs, start, end, "UTC", "month", {EXCLUDED_ORG}, "agent", None, bot)
+    assert oracle.metrics_from_json(anywhere) == across
+
+
+def test_csv_and_text_show_every_metric(
+    traps: Any, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    span = ["--config", str(env), "--start", "2026-01-01", "--end", "2026-02-28"]
+    assert main(["table", *span, "--metrics", "handoffs,users", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "id,name,type,metric,2026-01,2026-02,total"
+    metrics = [line.split(",")[3] for line in lines[1:]]
+    assert metrics[:4] == ["handoffs", "users", "handoffs", "users"]  # each row, both metrics
+    assert main(["table", *span, "--metrics", "depth_avg,users"]) == 0
+    text = capsys.readouterr().out
+    assert "Average depth (message turns) by organization" in text
+    assert "End users (distinct) by organization" in text
+    assert "end users: distinct requesters" in text and "mean message turns" in text
+
+
+def test_bad_metrics_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["table", "--config", str(env), "--metrics", "users,visits"]) == 2
+    assert "--metrics: 'users,visits' is not a list of metrics" in capsys.readouterr().err

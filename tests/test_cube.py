@@ -179,3 +179,17 @@ def test_one_aggregation_over_requests_per_table(mongo: Any) -> None:
         ("find", "faq_kbs"),
         ("find", "organizations"),
     ]
+
+
+def test_all_metrics_are_still_one_aggregation(mongo: Any) -> None:
+    from usage_lib.metrics import LEVELS, METRICS, Reading, Users
+
+    log = CommandLog()
+    with MongoClient(mongo.uri, event_listeners=[log]) as client:
+        rng = DateRange(date(2025, 12, 20), date(2026, 4, 18), "Europe/Rome")
+        reading = Reading.of(METRICS, Users("week", LEVELS["platform"]))
+        cube = query_cube(client["traps"], rng, CONFIG, reading=reading)
+        for metric in METRICS:
+            platform_table(cube, "week", metric)
+    assert [c for c in log.commands if c[1] == "requests"] == [("aggregate", "requests")]
+    assert cube.users is not None and cube.users.height < 200  # counts, not users, came back

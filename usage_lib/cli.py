@@ -40,6 +40,7 @@ FLAGS = {
     "org": "--org",
     "agent": "--agent",
     "to": "--to",
+    "metrics": "--metrics",
 }
 
 
@@ -92,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--granularity", choices=GRANULARITIES, default="auto")
     t.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
     t.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    t.add_argument(
+        "--metrics",
+        default="conversations",
+        metavar="LIST",
+        help="comma-separated: conversations, users, depth_avg, handoffs; or all "
+        "(default: conversations)",
+    )
     _common(t)
 
     r = sub.add_parser("run", help="make the monthly report pack (HTML) in reports/<YYYY-MM>/")
@@ -221,46 +229,62 @@ def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
 def cmd_table(args: argparse.Namespace) -> int:
     from .cube import UNASSIGNED, UNATTRIBUTED, query_cube
     from .formats import dumps, table_csv, table_json, table_text
+    from .metrics import LEVELS, Reading, Users, parse_metrics
     from .periods import buckets, choose_granularity
     from .render import counted_text
-    from .tables import agent_table, organization_table, platform_table
+    from .tables import Scope, usage_table, usage_totals
 
     if args.scope == "org" and not args.org:
         raise ConfigError("--scope org", "needs --org ID")
     if args.scope == "agent" and not args.agent:
         raise ConfigError("--scope agent", "needs --agent ID")
+    metrics = parse_metrics(args.metrics)
     org = None if not args.org else args.org.lower()
     if org not in (None, UNASSIGNED):
         org = check_object_id(org, "org")
     agent = None if not args.agent else args.agent.lower()
     if agent not in (None, UNATTRIBUTED):
         agent = check_object_id(agent, "agent")
+    scope = {
+        "platform": Scope("platform"),
+        "org": Scope("organization", org),
+        "agent": Scope("agent", org, agent),
+    }[args.scope]
     config = _config(args)
     zone = check_timezone(args.tz, "timezone") if args.tz else config.timezone
     rng = _range(args, zone, config.months)
     grain = choose_granularity(rng, args.granularity)
     src = _open(args, config, _as_of_anchor(args))
-    cube = query_cube(src.db, rng, src.config)
-    if args.scope == "platform":
-        table, what = platform_table(cube, grain), "by organization"
-    elif args.scope == "org":
-        assert org is not None
-        table = organization_table(cube, org, grain)
-        what = f"by agent of organization {_org_name(cube, org)}"
-    else:
-        assert agent is not None
-        table, what = agent_table(cube, agent, org, grain), f"of agent {agent}"
+    reading = Reading.of(metrics, Users(grain, LEVELS[scope.users_level]))
+    cube = query_cube(src.db, rng, src.config, reading=reading)
+    tables = {m: usage_table(cube, scope, grain, m) for m in metrics}
+    sums = {m: usage_totals(cube, scope, grain, m) for m in metrics}
+    what = {
+        "platform": "by organization",
+        "organization": f"by agent of organization {_org_name(cube, org or '')}",
+        "agent": f"of agent {agent}",
+    }[scope.level]
     bks = buckets(rng, grain)
     if args.format == "json":
-        sys.stdout.write(dumps(table_json(table, bks, cube, grain)))
+        sys.stdout.write(dumps(table_json(tables, sums, bks, cube, grain)))
     elif args.format == "csv":
-        sys.stdout.write(table_csv(table))
+        sys.stdout.write(table_csv(tables))
     else:
-        title = f"Billable conversations {what}, {rng.describe()}"
-        sys.stdout.write(table_text(table, bks, title, counted_text(cube)))
-    if table.height == 0:
+        for i, m in enumerate(metrics):
+            title = f"{METRIC_TITLES[m]} {what}, {rng.describe()}"
+            footer = counted_text(cube, metrics) if i == len(metrics) - 1 else ""
+            sys.stdout.write(table_text(tables[m], bks, title, footer, sums[m]))
+    if tables[metrics[0]].height == 0:
         print("No billable conversations in this range for this selection.", file=sys.stderr)
     return EXIT_OK
+
+
+METRIC_TITLES = {
+    "conversations": "Billable conversations",
+    "users": "End users (distinct)",
+    "depth_avg": "Average depth (message turns)",
+    "handoffs": "Hand-offs to a human",
+}
 
 
 def _org_name(cube: Cube, org: str) -> str:

@@ -2,6 +2,8 @@
 
 Everything the reports show is a polars step over this cube; MongoDB does the
 filtering and grouping, so only a few thousand grouped rows cross the wire.
+With the metrics (see `metrics`), the same pass also sums depths and hand-offs and
+counts distinct users for the buckets a table needs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pymongo.database import Database
 
 from .config import Config, Exclusion
 from .db import LOOKUP_TIMEOUT_MS, QUERY_TIMEOUT_MS, translate_errors
+from .metrics import ALL, COUNT_ONLY, METRICS, Reading, users_stages
 from .periods import DateRange
 
 Grain = Literal["day", "month"]
@@ -35,7 +38,11 @@ SCHEMA = {
     "billable": pl.Int64,  # conversations the billing rule counts
     "test_mode": pl.Int64,  # closed, deep enough, but test mode: left out of billing
     "excluded": pl.Int64,  # would be billable, but the organization is on the exclusion list
+    "depth_sum": pl.Int64,  # of the billable conversations (read with the metrics)
+    "depth_n": pl.Int64,  # billable conversations with a depth
+    "handoffs": pl.Int64,  # billable, attributed to an agent, a human agent took part
 }
+USERS_SCHEMA = {"org_id": pl.String, "agent_id": pl.String, "bucket": pl.String, "users": pl.Int64}
 NAMES = {"org_name": pl.String, "agent_name": pl.String, "agent_exists": pl.Boolean}
 
 
@@ -54,6 +61,9 @@ class Cube:
     exclusions: tuple[Exclusion, ...]
     read_at: datetime  # when the data was read (UTC)
     grain: Grain = "day"
+    metrics: tuple[str, ...] = ("conversations",)  # what the pass read
+    users: pl.DataFrame | None = None  # USERS_SCHEMA; ALL ("*") for every org, agent or bucket
+    users_granularity: str | None = None  # the buckets `users` was counted for
 
     def save(self, path: str | Path) -> Path:
         """Write the cube as Parquet plus a JSON sidecar (`<path>.json`)."""
@@ -67,6 +77,9 @@ class Cube:
             "exclusions": [e.__dict__ for e in self.exclusions],
             "read_at": self.read_at.isoformat(),
             "grain": self.grain,
+            "metrics": list(self.metrics),
+            "users": None if self.users is None else self.users.to_dicts(),
+            "users_granularity": self.users_granularity,
         }
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return path
@@ -86,6 +99,11 @@ class Cube:
             exclusions=tuple(Exclusion(**e) for e in meta["exclusions"]),
             read_at=datetime.fromisoformat(meta["read_at"]),
             grain=meta.get("grain", "day"),
+            metrics=tuple(meta.get("metrics", ["conversations"])),
+            users=None
+            if meta.get("users") is None
+            else pl.DataFrame(meta["users"], schema=USERS_SCHEMA, orient="row"),
+            users_granularity=meta.get("users_granularity"),
         )
 
 
@@ -147,7 +165,11 @@ def match_stage(rng: DateRange, config: Config, org: str | None = None) -> dict[
 
 
 def pipeline(
-    rng: DateRange, config: Config, grain: Grain = "day", org: str | None = None
+    rng: DateRange,
+    config: Config,
+    grain: Grain = "day",
+    org: str | None = None,
+    reading: Reading = COUNT_ONLY,
 ) -> list[dict[str, Any]]:
     """`$match`, then one `$group` on the organization field as stored, the agent, the local day.
 
@@ -156,54 +178,90 @@ def pipeline(
     each operator costs per document. `a` is attributes.bot_id when it sorts
     after "" (a non-empty string), else participantsBots. Id forms, attribution,
     exclusions and billable counts are settled on the grouped rows in `_to_frame`.
+
+    With details, the test flag joins the key (`x`) and the group also sums depths and
+    hand-offs (a non-empty `participantsAgents` sorts after []); with users it keeps
+    each row's set of requesters, which a `$facet` turns into distinct counts.
     """
     bot_id = "$attributes.bot_id"
-    return [
-        {"$match": match_stage(rng, config, org)},
-        {
-            "$group": {
-                "_id": {
-                    "o": "$id_organization",
-                    "a": {"$cond": [{"$gt": [bot_id, ""]}, bot_id, "$participantsBots"]},
-                    "d": {
-                        "$dateTrunc": {
-                            "date": "$createdAt",
-                            "unit": grain,
-                            "timezone": rng.timezone,
-                        }
-                    },
-                },
-                "n": {"$sum": 1},
-                "t": {"$sum": {"$cond": [{"$eq": ["$isTestMode", True]}, 1, 0]}},
-            }
-        },
-    ]
+    key: dict[str, Any] = {
+        "o": "$id_organization",
+        "a": {"$cond": [{"$gt": [bot_id, ""]}, bot_id, "$participantsBots"]},
+        "d": {"$dateTrunc": {"date": "$createdAt", "unit": grain, "timezone": rng.timezone}},
+    }
+    group: dict[str, Any] = {"_id": key, "n": {"$sum": 1}}
+    if not reading.details:
+        group["t"] = {"$sum": {"$cond": [{"$eq": ["$isTestMode", True]}, 1, 0]}}
+    else:
+        key["x"] = {"$eq": ["$isTestMode", True]}
+        group["ds"] = {"$sum": "$depth"}
+        if config.rule.min_depth == 0:  # else every matched conversation has a depth
+            group["dn"] = {"$sum": {"$cond": [{"$isNumber": "$depth"}, 1, 0]}}
+        group["h"] = {"$sum": {"$cond": [{"$gt": ["$participantsAgents", []]}, 1, 0]}}
+    stages: list[dict[str, Any]] = [{"$match": match_stage(rng, config, org)}, {"$group": group}]
+    if reading.users is not None:
+        group["U"] = {"$push": "$requester"}  # deduplicated in the $facet
+        users = users_stages(
+            reading.users, rng.timezone, config.excluded_ids, config.rule.exclude_test_mode
+        )
+        stages.append({"$facet": {"cube": [{"$project": {"U": 0}}], "users": users}})
+    return stages
 
 
 def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.DataFrame:
     """Grouped rows -> the cube: normalized ids, local days (a month's first day in the range),
-    billable / test mode / excluded."""
+    billable / test mode / excluded, and the metrics' sums when they were read."""
     zone = ZoneInfo(rng.timezone)
     excluded = set(config.excluded_ids)
     records = []
     for row in rows:
         key = row["_id"]
         org = org_key(key.get("o"))
-        test = int(row["t"]) if config.rule.exclude_test_mode else 0
-        counted = int(row["n"]) - test
+        agent = agent_key(key.get("a")) or UNATTRIBUTED
+        n = int(row["n"])
+        if "x" in key:  # read with the details: test conversations are rows of their own
+            test = n if key["x"] and config.rule.exclude_test_mode else 0
+        else:
+            test = int(row["t"]) if config.rule.exclude_test_mode else 0
+        counted = n - test
+        billable = 0 if org in excluded else counted
+        depth_n = int(row.get("dn", n)) if billable else 0
+        handoffs = int(row.get("h", 0)) if billable and agent != UNATTRIBUTED else 0
         records.append(
             (
                 org or UNASSIGNED,
-                agent_key(key.get("a")) or UNATTRIBUTED,
+                agent,
                 max(key["d"].replace(tzinfo=UTC).astimezone(zone).date(), rng.start),
-                0 if org in excluded else counted,
+                billable,
                 test,
                 counted if org in excluded else 0,
+                int(row.get("ds", 0)) if billable else 0,
+                depth_n,
+                handoffs,
             )
         )
     frame = pl.DataFrame(records, schema=SCHEMA, orient="row")
     return frame.group_by("org_id", "agent_id", "day").agg(
-        pl.col("billable", "test_mode", "excluded").sum()
+        pl.col("billable", "test_mode", "excluded", "depth_sum", "depth_n", "handoffs").sum()
+    )
+
+
+def _users_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """The `$facet`'s counts -> org_id, agent_id, bucket, users (ALL marks a whole dimension)."""
+    records = []
+    for row in rows:
+        k = row["_id"]
+        org = k.get("o")
+        records.append(
+            (
+                org if org == ALL else org_key(org) or UNASSIGNED,
+                k.get("a") if k.get("a") == ALL else agent_key(k.get("a")) or UNATTRIBUTED,
+                k["b"],
+                int(row["users"]),
+            )
+        )
+    return pl.DataFrame(records, schema=USERS_SCHEMA, orient="row").sort(
+        "org_id", "agent_id", "bucket"
     )
 
 
@@ -245,16 +303,42 @@ def lookup_names(db: Database, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def query_cube(
-    db: Database, rng: DateRange, config: Config, grain: Grain = "day", org: str | None = None
+    db: Database,
+    rng: DateRange,
+    config: Config,
+    grain: Grain = "day",
+    org: str | None = None,
+    reading: Reading = COUNT_ONLY,
 ) -> Cube:
     """One aggregation over `requests` for the range (of one organization when `org` is
-    given), plus one name look-up per collection."""
+    given), plus one name look-up per collection. `reading` says which metrics to read
+    besides the count (`metrics.Reading.of`)."""
+    if reading.users is not None and grain == "month" and reading.users.granularity != "month":
+        raise ValueError("a month-grain pass counts users per month only")
     read_at = datetime.now(UTC).replace(microsecond=0)
     with translate_errors(db):
         rows = list(
             db.requests.aggregate(
-                pipeline(rng, config, grain, org), maxTimeMS=QUERY_TIMEOUT_MS, allowDiskUse=True
+                pipeline(rng, config, grain, org, reading),
+                maxTimeMS=QUERY_TIMEOUT_MS,
+                allowDiskUse=True,
             )
         )
+    users = None
+    if reading.users is not None:  # one document: the grouped rows and the users' counts
+        rows, users = rows[0]["cube"], _users_frame(rows[0]["users"])
     frame = lookup_names(db, _to_frame(rows, rng, config)).sort(["org_id", "agent_id", "day"])
-    return Cube(frame, rng, config.rule.describe(), config.exclusions, read_at, grain)
+    read = tuple(m for m in METRICS if m == "conversations" or reading.details)
+    if reading.users is None:
+        read = tuple(m for m in read if m != "users")
+    return Cube(
+        frame,
+        rng,
+        config.rule.describe(),
+        config.exclusions,
+        read_at,
+        grain,
+        metrics=read,
+        users=users,
+        users_granularity=None if reading.users is None else reading.users.granularity,
+    )

@@ -1,25 +1,45 @@
-"""Tables as text, CSV and the JSON contract of `usage-report table --format json`."""
+"""Tables as text, CSV and the JSON contract of `usage-report table --format json`.
+
+Each takes the asked metrics' tables (same rows, same order) and their totals rows.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
 from .cube import Cube
 from .periods import Bucket, Granularity
-from .tables import totals, with_totals_row
+from .tables import KEY_COLUMNS, with_totals_row
 
-METRIC = "conversations"
+Tables = Mapping[str, pl.DataFrame]  # metric -> table (id, name, type, buckets..., total)
+Totals = Mapping[str, Mapping[str, int | float | None]]  # metric -> bucket key / total -> value
 
 
 def table_json(
-    table: pl.DataFrame, bks: tuple[Bucket, ...], cube: Cube, granularity: Granularity
+    tables: Tables, sums: Totals, bks: tuple[Bucket, ...], cube: Cube, granularity: Granularity
 ) -> dict[str, Any]:
     keys = [b.key for b in bks]
-    sums = totals(table)
+    metrics = list(tables)
+    rows = {m: tables[m].iter_rows(named=True) for m in metrics}
+    first = tables[metrics[0]]
+    body = []
+    for _ in range(first.height):
+        row = {m: next(rows[m]) for m in metrics}
+        head = row[metrics[0]]
+        body.append(
+            {
+                "id": head["id"],
+                "name": head["name"],
+                "type": head["type"],
+                "buckets": {k: {m: row[m][k] for m in metrics} for k in keys},
+                "totals": {m: row[m]["total"] for m in metrics},
+            }
+        )
     return {
         "range": {
             "start": cube.range.start.isoformat(),
@@ -27,42 +47,65 @@ def table_json(
             "granularity": granularity,
             "timezone": cube.range.timezone,
         },
-        "metrics": [METRIC],
+        "metrics": metrics,
         "buckets": [
             {"key": b.key, "label": b.label, "start": b.start.isoformat(), "end": b.end.isoformat()}
             for b in bks
         ],
-        "rows": [
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "type": row["type"],
-                "buckets": {k: {METRIC: int(row[k])} for k in keys},
-                "totals": {METRIC: int(row["total"])},
-            }
-            for row in table.iter_rows(named=True)
-        ],
+        "rows": body,
         "totals": {
-            "buckets": {k: {METRIC: sums[k]} for k in keys},
-            "totals": {METRIC: sums["total"]},
+            "buckets": {k: {m: sums[m][k] for m in metrics} for k in keys},
+            "totals": {m: sums[m]["total"] for m in metrics},
         },
         "excluded": [{"id": e.id, "name": e.name, "reason": e.reason} for e in cube.exclusions],
     }
 
 
-def table_csv(table: pl.DataFrame) -> str:
+def table_csv(tables: Tables) -> str:
+    """One row per entity; with metrics other than the count alone, one row per entity and
+    metric, the metric named in a `metric` column after `type`."""
     buffer = io.StringIO()
-    table.write_csv(buffer)
+    if list(tables) == ["conversations"]:
+        tables["conversations"].write_csv(buffer)
+        return buffer.getvalue()
+    frames = [
+        t.with_columns(pl.lit(m).alias("metric"), pl.int_range(pl.len()).alias("_order"))
+        for m, t in tables.items()
+    ]
+    columns = [
+        *KEY_COLUMNS,
+        "metric",
+        *[c for c in frames[0].columns if c not in (*KEY_COLUMNS, "metric", "_order")],
+    ]
+    long = pl.concat(
+        [
+            f.with_columns(pl.all().exclude(KEY_COLUMNS, "metric", "_order").cast(pl.String))
+            for f in frames
+        ]
+    ).sort("_order", maintain_order=True)
+    long.select(columns).write_csv(buffer)
     return buffer.getvalue()
 
 
-def table_text(table: pl.DataFrame, bks: tuple[Bucket, ...], title: str, footer: str) -> str:
-    """An aligned plain-text table with month labels, thousands separators and a totals row."""
+def _cell(value: int | float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+
+def table_text(
+    table: pl.DataFrame,
+    bks: tuple[Bucket, ...],
+    title: str,
+    footer: str,
+    sums: Mapping[str, int | float | None] | None = None,
+) -> str:
+    """An aligned plain-text table with bucket labels, thousands separators and a totals row."""
     keys = [b.key for b in bks]
     header = ["Name", *[b.label for b in bks], "Total"]
     body = [
-        [r["name"], *[f"{r[k]:,}" for k in keys], f"{r['total']:,}"]
-        for r in with_totals_row(table).iter_rows(named=True)
+        [r["name"], *[_cell(r[k]) for k in keys], _cell(r["total"])]
+        for r in with_totals_row(table, sums=sums).iter_rows(named=True)
     ]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import polars as pl
 from .adoption import Headline, activity, movers, starters
 from .checks import Finding
 from .cube import UNATTRIBUTED_NAME, Cube
+from .metrics import MEANINGS
 from .tables import (
     KEY_COLUMNS,
     organization_table,
@@ -94,12 +96,15 @@ def frame_table(
     return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def counted_text(cube: Cube) -> str:
-    """Exactly what is counted, in one sentence."""
+def counted_text(cube: Cube, metrics: Sequence[str] | None = None) -> str:
+    """Exactly what is counted: the rule, the range, what each metric shown counts, and the
+    organizations left out."""
     excluded = ", ".join(e.name for e in cube.exclusions) or "none"
+    shown = [m for m in (cube.metrics if metrics is None else metrics) if m != "conversations"]
+    extra = f" Of them, {'; '.join(MEANINGS[m] for m in shown)}." if shown else ""
     return (
         f"Counted: billable conversations ({cube.rule}), by conversation start date, "
-        f"{cube.range.describe()}. Excluded organizations: {excluded}."
+        f"{cube.range.describe()}.{extra} Excluded organizations: {excluded}."
     )
 
 

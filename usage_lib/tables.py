@@ -7,12 +7,16 @@ rows sort by total descending, then name (Unattributed always last).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 import polars as pl
 
 from .config import ConfigError
 from .cube import UNATTRIBUTED, Cube
+from .metrics import ALL, LEVELS, METRICS
 from .periods import Bucket, Granularity, buckets, choose_granularity
 
 KEY_COLUMNS = ("id", "name", "type")
@@ -80,42 +84,202 @@ def _shape(long: pl.DataFrame, bks: tuple[Bucket, ...], kind: str) -> pl.DataFra
     )
 
 
-def platform_table(cube: Cube, granularity: str = "auto", value: str = "billable") -> pl.DataFrame:
+@dataclass(frozen=True)
+class Scope:
+    """Which rows a table has: the organizations, one organization's agents, or one agent
+    (within one organization, or across them)."""
+
+    level: Literal["platform", "organization", "agent"] = "platform"
+    org_id: str | None = None
+    agent_id: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "organization" if self.level == "platform" else "agent"
+
+    @property
+    def users_level(self) -> str:
+        if self.level == "agent" and self.org_id is None:
+            return "agent_anywhere"
+        return self.level
+
+
+SUMS = ("n", "depth_sum", "depth_n", "handoffs")
+
+
+def _long(cube: Cube, bks: tuple[Bucket, ...], scope: Scope) -> pl.DataFrame:
+    """(id, name, bucket, n, depth_sum, depth_n, handoffs) of the scope's cube rows."""
+    rows = bucketed(cube, bks)
+    if scope.level == "platform":
+        ident, name = "org_id", "org_name"
+    else:
+        ident, name = "agent_id", "agent_name"
+        if scope.org_id is not None:
+            rows = rows.filter(pl.col("org_id") == scope.org_id.lower())
+        if scope.level == "agent":
+            if scope.agent_id == UNATTRIBUTED and scope.org_id is None:
+                raise ConfigError(
+                    "agent",
+                    "unattributed needs an organization too (Unattributed is per organization)",
+                )
+            rows = rows.filter(pl.col("agent_id") == scope.agent_id)
+    return rows.select(
+        pl.col(ident).alias("id"), pl.col(name).alias("name"), "bucket", *SUMS[1:], "n"
+    )
+
+
+def _value(metric: str) -> pl.Expr:
+    """A metric from summed columns (not users, which are counted in the pass)."""
+    if metric == "conversations":
+        return pl.col("n")
+    if metric == "handoffs":
+        return pl.col("handoffs")
+    if metric == "depth_avg":
+        return (
+            pl.when(pl.col("depth_n") > 0)
+            .then((pl.col("depth_sum") / pl.col("depth_n")).round(2))
+            .otherwise(None)
+        )
+    raise ConfigError("metric", f"{metric!r} is not one of {', '.join(METRICS)}")
+
+
+def _check_read(cube: Cube, metric: str, grain: str) -> None:
+    if metric not in METRICS:
+        raise ConfigError("metrics", f"{metric!r} is not one of {', '.join(METRICS)}")
+    if metric not in cube.metrics:
+        raise ConfigError(
+            "metrics", f"this cube was read without {metric}; read it with that metric"
+        )
+    if metric == "users" and cube.users_granularity != grain:
+        raise ConfigError(
+            "metrics",
+            f"distinct users were counted per {cube.users_granularity}, not per {grain}: "
+            "they cannot be added up, so read the cube for this granularity",
+        )
+
+
+def _users(cube: Cube, scope: Scope, rows: bool) -> pl.DataFrame:
+    """(id, bucket, users) of the scope's rows (`rows`) or of all of them together; the
+    bucket ALL is the whole range."""
+    assert cube.users is not None
+    u = cube.users
+    if scope.level == "platform":
+        wanted = (pl.col("org_id") != ALL) if rows else (pl.col("org_id") == ALL)
+        frame, ident = u.filter(wanted & (pl.col("agent_id") == ALL)), "org_id"
+    elif scope.level == "organization":
+        assert scope.org_id is not None
+        agents = (pl.col("agent_id") != ALL) if rows else (pl.col("agent_id") == ALL)
+        frame, ident = u.filter((pl.col("org_id") == scope.org_id.lower()) & agents), "agent_id"
+    else:
+        org = ALL if scope.org_id is None else scope.org_id.lower()
+        frame = u.filter((pl.col("org_id") == org) & (pl.col("agent_id") == scope.agent_id))
+        ident = "agent_id"
+    if frame.height == 0 and u.filter(_level_of(scope)).height == 0:
+        raise ConfigError(
+            "metrics", f"distinct users were not counted for {scope.users_level} tables"
+        )
+    return frame.select(pl.col(ident).alias("id"), "bucket", "users")
+
+
+def _level_of(scope: Scope) -> pl.Expr:
+    by_org, by_agent = LEVELS[scope.users_level][0]
+    org = pl.col("org_id") != ALL if by_org else pl.col("org_id") == ALL
+    agent = pl.col("agent_id") != ALL if by_agent else pl.col("agent_id") == ALL
+    return org & agent
+
+
+def usage_table(
+    cube: Cube, scope: Scope, granularity: str = "auto", metric: str = "conversations"
+) -> pl.DataFrame:
+    """The scope's rows x buckets of one metric, with a `total` column. The rows, and their
+    order, are those with billable conversations, whatever the metric."""
+    bks = table_buckets(cube, granularity)
+    _check_read(cube, metric, choose_granularity(cube.range, granularity))
+    long = _long(cube, bks, scope)
+    base = _shape(long, bks, scope.kind)
+    if metric == "conversations":
+        return base
+    keys = [b.key for b in bks]
+    if metric == "users":
+        users = _users(cube, scope, rows=True)
+        per_bucket = users.filter(pl.col("bucket") != ALL).rename({"users": "v"})
+        total = users.filter(pl.col("bucket") == ALL).select("id", pl.col("users").alias("total"))
+    else:
+        sums = [pl.col(c).sum() for c in SUMS]
+        per_bucket = (
+            long.group_by("id", "bucket")
+            .agg(sums)
+            .select("id", "bucket", _value(metric).alias("v"))
+        )
+        total = long.group_by("id").agg(sums).select("id", _value(metric).alias("total"))
+    wide = (
+        per_bucket.pivot(on="bucket", index="id", values="v", sort_columns=False)
+        if per_bucket.height
+        else pl.DataFrame(schema={"id": pl.String})
+    )
+    dtype = pl.Float64 if metric == "depth_avg" else pl.Int64
+    wide = wide.with_columns([pl.lit(None, dtype).alias(k) for k in keys if k not in wide.columns])
+    out = (
+        base.select(KEY_COLUMNS)
+        .join(wide, on="id", how="left")
+        .join(total, on="id", how="left")
+        .with_columns([pl.col(c).cast(dtype) for c in [*keys, "total"]])
+        .with_columns(
+            [] if metric == "depth_avg" else [pl.col(c).fill_null(0) for c in [*keys, "total"]]
+        )
+    )
+    return out.select([*KEY_COLUMNS, *keys, "total"])
+
+
+def usage_totals(
+    cube: Cube, scope: Scope, granularity: str = "auto", metric: str = "conversations"
+) -> dict[str, int | float | None]:
+    """The totals row of `usage_table`: per bucket and `total`. Sums for conversations and
+    hand-offs, the mean over all the conversations for depth, distinct counts for users."""
+    bks = table_buckets(cube, granularity)
+    _check_read(cube, metric, choose_granularity(cube.range, granularity))
+    keys = [b.key for b in bks]
+    if metric == "users":
+        users = _users(cube, scope, rows=False)
+        if scope.level == "agent":  # one row: its own counts are the totals
+            users = users.filter(pl.col("id") == scope.agent_id)
+        found = dict(zip(users["bucket"].to_list(), users["users"].to_list(), strict=True))
+        counts: dict[str, int | float | None] = {k: int(found.get(k, 0)) for k in keys}
+        return counts | {"total": int(found.get(ALL, 0))}
+    long = _long(cube, bks, scope)
+    sums = [pl.col(c).sum() for c in SUMS]
+    per = long.group_by("bucket").agg(sums).select("bucket", _value(metric).alias("v"))
+    found = dict(zip(per["bucket"].to_list(), per["v"].to_list(), strict=True))
+    whole = long.select(sums).select(_value(metric)).item() if long.height else None
+    empty = None if metric == "depth_avg" else 0
+    values: dict[str, int | float | None] = {k: found.get(k, empty) for k in keys}
+    values["total"] = empty if whole is None else whole
+    return values
+
+
+def platform_table(
+    cube: Cube, granularity: str = "auto", metric: str = "conversations"
+) -> pl.DataFrame:
     """Rows are organizations."""
-    bks = table_buckets(cube, granularity)
-    long = bucketed(cube, bks, value).select(
-        pl.col("org_id").alias("id"), pl.col("org_name").alias("name"), "bucket", "n"
-    )
-    return _shape(long, bks, "organization")
+    return usage_table(cube, Scope("platform"), granularity, metric)
 
 
-def organization_table(cube: Cube, org_id: str, granularity: str = "auto") -> pl.DataFrame:
+def organization_table(
+    cube: Cube, org_id: str, granularity: str = "auto", metric: str = "conversations"
+) -> pl.DataFrame:
     """Rows are the organization's agents; they sum to its platform row."""
-    bks = table_buckets(cube, granularity)
-    long = (
-        bucketed(cube, bks)
-        .filter(pl.col("org_id") == org_id.lower())
-        .select(pl.col("agent_id").alias("id"), pl.col("agent_name").alias("name"), "bucket", "n")
-    )
-    return _shape(long, bks, "agent")
+    return usage_table(cube, Scope("organization", org_id), granularity, metric)
 
 
 def agent_table(
-    cube: Cube, agent_id: str, org_id: str | None = None, granularity: str = "auto"
+    cube: Cube,
+    agent_id: str,
+    org_id: str | None = None,
+    granularity: str = "auto",
+    metric: str = "conversations",
 ) -> pl.DataFrame:
     """One row: the agent across organizations, or within one."""
-    if agent_id == UNATTRIBUTED and org_id is None:
-        raise ConfigError(
-            "agent", "unattributed needs an organization too (Unattributed is per organization)"
-        )
-    bks = table_buckets(cube, granularity)
-    rows = bucketed(cube, bks).filter(pl.col("agent_id") == agent_id)
-    if org_id is not None:
-        rows = rows.filter(pl.col("org_id") == org_id.lower())
-    long = rows.select(
-        pl.col("agent_id").alias("id"), pl.col("agent_name").alias("name"), "bucket", "n"
-    )
-    return _shape(long, bks, "agent")
+    return usage_table(cube, Scope("agent", org_id, agent_id), granularity, metric)
 
 
 def totals(table: pl.DataFrame) -> dict[str, int]:
@@ -142,10 +306,15 @@ def top_rows(table: pl.DataFrame, top: int, label: str = "All other organization
     return pl.concat([table.head(top), other.cast(table.schema)], how="vertical")
 
 
-def with_totals_row(table: pl.DataFrame, label: str = "Total") -> pl.DataFrame:
-    """The table plus a final totals row, for display."""
-    sums = totals(table)
+def with_totals_row(
+    table: pl.DataFrame,
+    label: str = "Total",
+    sums: Mapping[str, int | float | None] | None = None,
+) -> pl.DataFrame:
+    """The table plus a final totals row, for display: `sums` (from `usage_totals`), or the
+    column sums (right for conversations and hand-offs only)."""
+    values: Mapping[str, int | float | None] = totals(table) if sums is None else sums
     row = pl.DataFrame(
-        {"id": ["total"], "name": [label], "type": ["total"], **{k: [v] for k, v in sums.items()}}
+        {"id": ["total"], "name": [label], "type": ["total"], **{k: [v] for k, v in values.items()}}
     )
     return pl.concat([table, row.cast(table.schema)], how="vertical")

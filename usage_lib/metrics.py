@@ -1,0 +1,139 @@
+"""The metrics a table can show, what each counts, and what the pass must read for them.
+
+All of them count billable conversations only (the billing rule and the exclusions):
+
+- conversations: how many;
+- users: distinct end users (`requester`; an ObjectId and its hex string are one user,
+  a missing one is none). Not additive: every total is its own distinct count;
+- depth_avg: the mean `depth`, to 2 decimals; none without conversations;
+- handoffs: conversations attributed to an agent in which a human agent took part
+  (`participantsAgents` not empty). Additive.
+
+Distinct users cannot be added up from days into weeks or months, so the pass
+keeps, per grouped row, the set of its requesters, and a `$facet` over those few
+hundred rows unions the sets into exact counts for the buckets and the totals a
+table needs (`users_stages`). Only the counts leave the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .config import ConfigError
+
+METRICS = ("conversations", "users", "depth_avg", "handoffs")
+ALL = "*"  # in a users key: every organization, every agent, or the whole range
+
+MEANINGS = {
+    "conversations": "conversations: how many",
+    "users": "end users: distinct requesters (counted, not added, across buckets and rows)",
+    "depth_avg": "average depth: mean message turns",
+    "handoffs": "hand-offs: those attributed to an agent in which a human agent took part "
+    "(hand-off rate: hand-offs per agent-attributed conversation)",
+}
+
+# Which rows a table's users are counted for: (by organization, by agent).
+LEVELS: dict[str, tuple[tuple[bool, bool], ...]] = {
+    "platform": ((True, False), (False, False)),  # organizations, then all of them
+    "organization": ((True, True), (True, False)),  # an organization's agents, then it
+    "agent": ((True, True),),  # one agent within one organization
+    "agent_anywhere": ((False, True),),  # one agent across organizations
+}
+BUCKET_FORMATS = {"month": "%Y-%m", "week": "%Y-%m-%d", "day": "%Y-%m-%d"}
+
+
+def parse_metrics(text: str, key: str = "metrics") -> tuple[str, ...]:
+    """'conversations,users' or 'all' -> the names, in the order asked."""
+    if text.strip() == "all":
+        return METRICS
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [n for n in names if n not in METRICS]
+    if not names or unknown:
+        raise ConfigError(
+            key, f"{text!r} is not a list of metrics (choose from {', '.join(METRICS)}, or all)"
+        )
+    if len(set(names)) != len(names):
+        raise ConfigError(key, f"{text!r} names a metric twice")
+    return names
+
+
+@dataclass(frozen=True)
+class Users:
+    """Distinct users to count in the pass: per bucket of `granularity`, for `levels`."""
+
+    granularity: str
+    levels: tuple[tuple[bool, bool], ...]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the pass reads besides the count."""
+
+    details: bool = False  # depth and hand-offs (and the test flag in the group key)
+    users: Users | None = None
+
+    @classmethod
+    def of(cls, metrics: Sequence[str], users: Users | None = None) -> Reading:
+        details = any(m in ("depth_avg", "handoffs", "users") for m in metrics)
+        return cls(details, users if "users" in metrics else None)
+
+
+COUNT_ONLY = Reading()
+
+
+def users_stages(
+    users: Users, timezone: str, excluded: Sequence[str], exclude_test_mode: bool
+) -> list[dict[str, Any]]:
+    """From the pass's grouped rows (`_id.o/a/d/x`, requester set `U`) to one count per key
+    {o, a, b}: distinct users of the organization `o` (or ALL), agent `a` (or ALL), bucket
+    `b` (or ALL). Ids are normalized here, on grouped rows, not per conversation."""
+    bucket = {
+        "$dateToString": {
+            "date": {
+                "$dateTrunc": {
+                    "date": "$_id.d",
+                    "unit": users.granularity,
+                    "timezone": timezone,
+                    "startOfWeek": "monday",
+                }
+            },
+            "format": BUCKET_FORMATS[users.granularity],
+            "timezone": timezone,
+        }
+    }
+    first_bot = {"$toString": {"$arrayElemAt": ["$_id.a", 0]}}
+    keys = []
+    for by_org, by_agent in users.levels:
+        for b in ("$b", ALL):
+            keys.append({"o": "$o" if by_org else ALL, "a": "$a" if by_agent else ALL, "b": b})
+    users_of_row = {
+        "$filter": {
+            "input": {"$map": {"input": "$U", "in": {"$toLower": {"$toString": "$$this"}}}},
+            "cond": {"$gt": ["$$this", ""]},
+        }
+    }
+    everyone = {  # one concatenation, then one sorted de-duplication: no stage per user
+        "$reduce": {
+            "input": "$sets",
+            "initialValue": [],
+            "in": {"$concatArrays": ["$$value", "$$this"]},
+        }
+    }
+    return [
+        *([{"$match": {"_id.x": False}}] if exclude_test_mode else []),
+        {
+            "$project": {
+                "o": {"$toLower": {"$ifNull": [{"$toString": "$_id.o"}, ""]}},
+                "a": {"$cond": [{"$isArray": "$_id.a"}, first_bot, "$_id.a"]},
+                "b": bucket,
+                "u": users_of_row,
+            }
+        },
+        {"$match": {"o": {"$nin": list(excluded)}}},
+        {"$project": {"k": keys, "u": 1, "_id": 0}},
+        {"$unwind": "$k"},
+        {"$group": {"_id": "$k", "sets": {"$push": "$u"}}},
+        {"$project": {"users": {"$size": {"$setUnion": [everyone]}}}},
+    ]
