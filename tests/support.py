@@ -29,7 +29,12 @@ def billable_cube(rows: list[tuple[Any, ...]], start: date, end: date, rule: str
         },
         orient="row",
     ).with_columns(
-        test_mode=pl.lit(0, pl.Int64), excluded=pl.lit(0, pl.Int64), agent_exists=pl.lit(True)
+        test_mode=pl.lit(0, pl.Int64),
+        excluded=pl.lit(0, pl.Int64),
+        depth_sum=pl.lit(0, pl.Int64),
+        depth_n=pl.col("billable"),
+        handoffs=pl.lit(0, pl.Int64),
+        agent_exists=pl.lit(True),
     )
     after = end + timedelta(days=1)
     read_at = datetime(after.year, after.month, after.day, tzinfo=UTC)

@@ -34,7 +34,7 @@ def expected(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
-@pytest.mark.parametrize("method", ["project", "naive", "per_table"])
+@pytest.mark.parametrize("method", ["project", "metrics", "naive", "per_table"])
 def test_every_method_gives_the_oracle_numbers(mongo: Any, traps: Any, method: str) -> None:
     _, docs = traps
     wire = bench.Wire()
@@ -44,7 +44,7 @@ def test_every_method_gives_the_oracle_numbers(mongo: Any, traps: Any, method: s
     matching = sum(1 for d in docs if d["status"] == 1000 and isinstance(d.get("depth"), int)
                    and d["depth"] >= 3 and RNG.start <= oracle.local_day(d, RNG.timezone) <= RNG.end)  # fmt: skip
     sent = [n for n in wire.names if n != "getMore"]  # getMore fetches the next batch
-    if method == "project":  # one aggregation and two name look-ups; grouped rows only
+    if method in ("project", "metrics"):  # one aggregation, two name look-ups; grouped rows
         assert sent == ["aggregate", "find", "find"] and wire.docs < matching
     elif method == "naive":  # every matching conversation crosses the wire
         assert sent == ["find", "find", "find"] and wire.docs >= matching
@@ -81,7 +81,7 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     records = json.loads(out.read_text())
-    methods = ["floor", "project", "naive", "per_table", "pack"]
+    methods = ["floor", "project", "metrics", "naive", "per_table", "pack"]
     startup, records = records[:2], records[2:]
     assert [r["method"] for r in startup] == [
         "startup: import polars, pymongo",
@@ -93,8 +93,10 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     for r in records:
         assert r["size"] == 3000 and r["wall_s"] > 0 and r["peak_rss_mb"] > 0
         assert {"server_commands", "docs_returned", "bytes_returned"} <= set(r)
-    project, naive, per_table, pack = records[1:]
+    project, with_metrics, naive, per_table, pack = records[1:]
     assert naive["bytes_returned"] > project["bytes_returned"]
+    assert with_metrics["server_commands"] <= project["server_commands"]  # still one pass
+    assert "x the count-only pass" in done.stdout
     assert per_table["estimated"] and per_table["server_commands"] > 2
     assert pack["data_s"] > 0 and pack["notebooks_s"] > 0 and pack["export_s"] > 0
     assert pack["data_s"] + pack["beyond_data_s"] == pytest.approx(pack["wall_s"], abs=0.02)

@@ -34,3 +34,22 @@ def test_demo_shape() -> None:
         generate((2026, 10), size=2_000).requests[:5]
         == generate((2026, 10), size=2_000).requests[:5]
     )
+
+
+def test_demo_metrics_are_meaningful() -> None:
+    data = generate((2026, 10), size=20_000)
+    excluded = {e["id"] for e in data.exclusions}
+    m = oracle.metrics(
+        data.requests, date(2026, 5, 1), date(2026, 10, 31), "UTC", "month", excluded
+    )
+    total = m["totals"]["total"]
+    months = [v for k, v in m["totals"].items() if k != "total"]
+    assert 0.5 < total["users"] / total["conversations"] < 0.9  # users come back
+    assert total["users"] < sum(v["users"] for v in months)  # ... across months too
+    assert 5 < total["depth_avg"] < 12 and 0.05 < total["handoffs"] / total["conversations"] < 0.4
+    names = {str(o["_id"]): o["name"] for o in data.organizations}
+    brightside = next(i for i, n in names.items() if n == "Brightside Insurance")
+    row = m["rows"][brightside]["total"]
+    assert row["handoffs"] / row["conversations"] > 0.4  # the customer whose bots hand off most
+    requesters = [d.get("requester") for d in data.requests]
+    assert any(isinstance(r, str) for r in requesters) and any(r is None for r in requesters)

@@ -8,7 +8,7 @@ from support import billable_cube
 
 from usage_lib.formats import table_csv, table_json, table_text
 from usage_lib.periods import buckets
-from usage_lib.tables import platform_table
+from usage_lib.tables import Scope, platform_table, usage_totals
 
 A, B = "a" * 24, "b" * 24
 CUBE = billable_cube(
@@ -21,11 +21,13 @@ CUBE = billable_cube(
     date(2026, 2, 28),
 )
 TABLE = platform_table(CUBE, "month")
+TABLES = {"conversations": TABLE}
+SUMS = {"conversations": usage_totals(CUBE, Scope("platform"), "month")}
 BUCKETS = buckets(CUBE.range, "month")
 
 
 def test_json_rows_and_totals_carry_the_metric() -> None:
-    out = table_json(TABLE, BUCKETS, CUBE, "month")
+    out = table_json(TABLES, SUMS, BUCKETS, CUBE, "month")
     assert out["metrics"] == ["conversations"]
     assert [b["key"] for b in out["buckets"]] == ["2026-01", "2026-02"]
     alpha, beta = out["rows"]
@@ -51,6 +53,6 @@ def test_text_has_labels_separators_and_one_totals_row() -> None:
 
 
 def test_csv_quotes_names_and_keeps_bucket_keys() -> None:
-    rows = list(csv.DictReader(io.StringIO(table_csv(TABLE))))
+    rows = list(csv.DictReader(io.StringIO(table_csv(TABLES))))
     assert rows[0]["name"] == "Alpha, Inc." and rows[0]["2026-01"] == "1200"
     assert [r["total"] for r in rows] == ["1207", "30"]

@@ -178,6 +178,22 @@ def test_the_message_arrives_once_and_reads_well(
         and "Attached: usage-report-2026-10.zip" in text
     )
     assert "<table" in html and f">{oct_:,}<" in html
+
+    # The end users and the hand-off rate, with their change, from the independent count.
+    m = oracle.metrics(docs, date(2026, 9, 1), date(2026, 10, 31), "UTC", "month", set(excluded))
+    users, before = m["totals"]["2026-10"]["users"], m["totals"]["2026-09"]["users"]
+    assert (
+        f"End users:              {users:,} ({(users - before) / before:+.0%} vs Sep 2026)" in text
+    )
+    by_agent = oracle.metrics(
+        docs, date(2026, 10, 1), date(2026, 10, 31), "UTC", "month", set(excluded), by="agent"
+    )
+    attributed = sum(
+        v["total"]["conversations"] for a, v in by_agent["rows"].items() if a != "unattributed"
+    )
+    rate = by_agent["totals"]["total"]["handoffs"] / attributed
+    assert f"Hand-off rate:          {rate:.1%} (" in text and f">{rate:.1%}<" in html
+    assert "End users" in html and "distinct requesters" in html
     cids = re.findall(r'src="cid:([^"]+)"', html)
     assert len(cids) == 1
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]

@@ -72,3 +72,25 @@ def test_load_cube_takes_a_range_or_the_default(mongo: Any, traps: Any, tmp_path
     assert load_cube(src, as_of="2026-02-10").range.start.isoformat() == "2025-08-01"
     with pytest.raises(ConfigError, match="range: give both"):
         load_cube(src, start="2026-01-01")
+
+
+def test_load_cube_with_metrics_serves_the_platform_and_drill_downs(
+    mongo: Any, traps: Any, tmp_path: Path
+) -> None:
+    import oracle
+
+    from conftest import ORGS
+    from usage_lib.metrics import METRICS
+    from usage_lib.tables import organization_table, platform_table
+
+    _, docs = traps
+    cube = load_cube(_traps_source(mongo, tmp_path), "2026-01-01", "2026-02-28", metrics="all")
+    assert cube.metrics == METRICS and cube.users_granularity == "month"
+    start, end = cube.range.start, cube.range.end
+    expected = oracle.metrics(docs, start, end, "UTC", "month", {EXCLUDED_ORG}, "agent", ORGS[0])
+    users = organization_table(cube, ORGS[0], "month", "users")
+    got = {r["id"]: r["total"] for r in users.iter_rows(named=True)}
+    assert got == {row: v["total"]["users"] for row, v in expected["rows"].items()}
+    assert platform_table(cube, "month", "users").height == platform_table(cube, "month").height
+    with pytest.raises(ConfigError, match="counted per month, not per week"):
+        platform_table(cube, "week", "users")

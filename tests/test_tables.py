@@ -106,3 +106,10 @@ def test_top_rows_sums_the_rest_into_one_row() -> None:
     ]
     assert totals(short) == totals(table)
     assert top_rows(table, 2).equals(table)  # never an "others" row of one
+
+
+def test_a_metric_the_pass_did_not_read_is_refused() -> None:
+    with pytest.raises(ConfigError, match="read without users"):
+        platform_table(CUBE, metric="users")
+    with pytest.raises(ConfigError, match="not one of"):
+        platform_table(CUBE, metric="visits")

@@ -27,6 +27,11 @@ NOTEBOOKS = {
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
         new_markdown_cell("## Headline"),
         new_code_cell("nb.show(ul.render.headline_cards(ul.adoption.headline(cube, month)))"),
+        new_markdown_cell(
+            "## End users and hand-offs\nThe report month against the month before: distinct "
+            "end users, and the share of agent conversations handed to a human."
+        ),
+        new_code_cell("nb.show(ul.render.engagement_table(cube, month))"),
         new_markdown_cell("## Organizations by month"),
         new_code_cell(
             "nb.show(ul.render.usage_table(ul.platform_table(cube, 'month'), cube, 'month'))"
@@ -36,7 +41,8 @@ NOTEBOOKS = {
     ],
     "2_agents": [
         new_markdown_cell(
-            "# Agents\nBillable conversations per agent, by month, for each organization."
+            "# Agents\nBillable conversations per agent, by month, for each organization; "
+            "then each agent's hand-off rate and average depth over the months shown."
         ),
         new_code_cell(
             PARAMS + '\norg_id = ""  # one organization (24 hex); empty: every organization',

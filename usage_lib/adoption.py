@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from .cube import UNATTRIBUTED, Cube
+from .metrics import ALL
 from .tables import bucketed, table_buckets, zero_fill
 
 
@@ -40,6 +42,10 @@ class Headline:
     active_organizations: int
     active_agents: int
     new_organizations: tuple[str, ...]  # names, first active this month
+    users: int | None = None  # distinct end users, when the cube counted them
+    previous_users: int | None = None
+    handoff_rate: float | None = None  # hand-offs per agent-attributed conversation
+    previous_handoff_rate: float | None = None
 
     @property
     def change(self) -> float | None:
@@ -51,6 +57,17 @@ class Headline:
         if self.change is None:
             return "no previous month to compare"
         return f"{self.change:+.0%} vs {self.previous_label}"
+
+    def users_text(self) -> str:
+        if not self.users or not self.previous_users:
+            return "distinct requesters"
+        return f"{(self.users - self.previous_users) / self.previous_users:+.0%} vs {self.previous_label}"
+
+    def handoff_text(self) -> str:
+        if self.handoff_rate is None or self.previous_handoff_rate is None:
+            return "of agent conversations went to a human"
+        points = (self.handoff_rate - self.previous_handoff_rate) * 100
+        return f"{points:+.1f} points vs {self.previous_label}"
 
 
 def headline(cube: Cube, month: str) -> Headline:
@@ -65,6 +82,9 @@ def headline(cube: Cube, month: str) -> Headline:
     per_org = monthly(cube)
     earlier = per_org.filter(pl.col("month") < month)["org_id"].to_list()
     new = per_org.filter((pl.col("month") == month) & ~pl.col("org_id").is_in(earlier))
+    users = platform_users(cube)
+    rates = handoff_rates(cube)
+    before_key = None if before is None else before["month"]
     return Headline(
         month=month,
         label=row["label"],
@@ -74,6 +94,107 @@ def headline(cube: Cube, month: str) -> Headline:
         active_organizations=row["active_organizations"],
         active_agents=row["active_agents"],
         new_organizations=tuple(sorted(new["org_name"].to_list())) if i > 0 else (),
+        users=users.get(month),
+        previous_users=users.get(before_key) if before_key else None,
+        handoff_rate=rates.get(month),
+        previous_handoff_rate=rates.get(before_key) if before_key else None,
+    )
+
+
+def platform_users(cube: Cube) -> dict[str, int]:
+    """Distinct end users of the whole platform per month (empty if the cube has none)."""
+    if cube.users is None or cube.users_granularity != "month":
+        return {}
+    every = cube.users.filter(
+        (pl.col("org_id") == ALL) & (pl.col("agent_id") == ALL) & (pl.col("bucket") != ALL)
+    )
+    return dict(zip(every["bucket"].to_list(), every["users"].to_list(), strict=True))
+
+
+def handoff_rates(cube: Cube, by: str | None = None) -> dict[Any, float]:
+    """Hand-offs per agent-attributed conversation, per month (or per (`by`, month))."""
+    if "handoffs" not in cube.metrics:
+        return {}
+    keys = ["bucket"] if by is None else [by, "bucket"]
+    rows = (
+        bucketed(cube, table_buckets(cube, "month"))
+        .filter(pl.col("agent_id") != UNATTRIBUTED)
+        .group_by(keys)
+        .agg(pl.col("n").sum(), pl.col("handoffs").sum())
+        .filter(pl.col("n") > 0)
+    )
+    return {
+        (r["bucket"] if by is None else (r[by], r["bucket"])): r["handoffs"] / r["n"]
+        for r in rows.iter_rows(named=True)
+    }
+
+
+def engagement(cube: Cube, month: str) -> pl.DataFrame:
+    """Per organization, the report month: conversations, end users and the hand-off rate,
+    each with its change against the month before (users in %, the rate in points)."""
+    keys = months_of(cube)
+    before = keys[keys.index(month) - 1] if keys.index(month) > 0 else None
+    per_org = monthly(cube).filter(pl.col("month") == month)
+    rates = handoff_rates(cube, by="org_id")
+    users: dict[tuple[str, str], int] = {}
+    if cube.users is not None and cube.users_granularity == "month":
+        u = cube.users.filter((pl.col("agent_id") == ALL) & (pl.col("org_id") != ALL))
+        users = {(r["org_id"], r["bucket"]): r["users"] for r in u.iter_rows(named=True)}
+    rows = []
+    for r in per_org.sort(["n", "org_name"], descending=[True, False]).iter_rows(named=True):
+        org = r["org_id"]
+        now_u, was_u = users.get((org, month)), users.get((org, before)) if before else None
+        now_r, was_r = rates.get((org, month)), rates.get((org, before)) if before else None
+        rows.append(
+            {
+                "name": r["org_name"],
+                "conversations": r["n"],
+                "users": now_u,
+                "users_change": (now_u - was_u) / was_u if now_u is not None and was_u else None,
+                "handoff_rate": now_r,
+                "handoff_rate_change": now_r - was_r
+                if now_r is not None and was_r is not None
+                else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "name": pl.String,
+            "conversations": pl.Int64,
+            "users": pl.Int64,
+            "users_change": pl.Float64,
+            "handoff_rate": pl.Float64,
+            "handoff_rate_change": pl.Float64,
+        },
+    )
+
+
+def agent_quality(cube: Cube, org_id: str) -> pl.DataFrame:
+    """An organization's agents over the whole range: conversations, hand-off rate and
+    average depth (Unattributed has no hand-off rate)."""
+    rows = (
+        cube.frame.filter((pl.col("org_id") == org_id.lower()) & (pl.col("billable") > 0))
+        .group_by("agent_id", "agent_name")
+        .agg(pl.col("billable", "handoffs", "depth_sum", "depth_n").sum())
+    )
+    return (
+        rows.with_columns(
+            pl.when(pl.col("agent_id") != UNATTRIBUTED)
+            .then(pl.col("handoffs") / pl.col("billable"))
+            .alias("handoff_rate"),
+            pl.when(pl.col("depth_n") > 0)
+            .then((pl.col("depth_sum") / pl.col("depth_n")).round(2))
+            .alias("depth_avg"),
+            (pl.col("agent_id") == UNATTRIBUTED).alias("_last"),
+        )
+        .sort(["_last", "billable", "agent_name"], descending=[False, True, False])
+        .select(
+            pl.col("agent_name").alias("agent"),
+            pl.col("billable").alias("conversations"),
+            "handoff_rate",
+            "depth_avg",
+        )
     )
 
 

@@ -5,6 +5,7 @@ each method runs in a child process of its own (so that its peak memory is its
 own), `repeat` times; a pymongo command listener counts what crosses the wire.
 
 - project:   the one-pass cube plus every table of the platform report;
+- metrics:   the same with every metric (end users, depth, hand-offs), as the pack reads it;
 - naive:     the matching conversations fetched with a projection, grouped in polars;
 - per_table: one pipeline per table, the platform one plus one per organization;
 - floor:     the server's bare count_documents with the same filter and range;
@@ -49,14 +50,16 @@ from .cube import (
     query_cube,
 )
 from .db import database
+from .metrics import METRICS
 from .paths import EXAMPLE_CONFIG, report_notebooks
 from .periods import DateRange, bucket_key, month_key, months_ending
+from .source import MONTH_READING
 from .tables import organization_table, platform_table
 
 DEFAULT_SIZES = (50_000, 150_000, 500_000)  # conversations in the collection
 WINDOW_SHARE = 0.754  # of the demo's conversations, the share in the 6-month window
 MONTH = (2026, 10)
-METHODS = ("floor", "project", "naive", "per_table")
+METHODS = ("floor", "project", "metrics", "naive", "per_table")
 HANDSHAKE = {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo", "saslStart",
              "saslContinue"}  # fmt: skip
 
@@ -116,6 +119,15 @@ def project(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     return report_tables(query_cube(db, rng, config, grain="month"))
 
 
+def metrics(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+    """The pack's pass with every metric (distinct users per organization and month), then
+    every metric's platform table."""
+    cube = query_cube(db, rng, config, grain="month", reading=MONTH_READING)
+    for metric in METRICS:
+        platform_table(cube, "month", metric)
+    return report_tables(cube)
+
+
 FIELDS = {"_id": 0, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1,
           "participantsBots": 1, "isTestMode": 1}  # fmt: skip
 
@@ -144,6 +156,9 @@ def naive(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
             (counted & ~excluded).sum().cast(pl.Int64).alias("billable"),
             (~counted).sum().cast(pl.Int64).alias("test_mode"),
             (counted & excluded).sum().cast(pl.Int64).alias("excluded"),
+        )
+        .with_columns(  # the count only, as `project` reads it
+            depth_sum=pl.lit(0, pl.Int64), depth_n=pl.col("billable"), handoffs=pl.lit(0, pl.Int64)
         )
     )
     cube = Cube(
@@ -261,6 +276,7 @@ def child_pack(uri: str) -> dict[str, Any]:
 
 METHOD_FUNCTIONS: dict[str, Callable[[Database, DateRange, Config], pl.DataFrame]] = {
     "project": project,
+    "metrics": metrics,
     "naive": naive,
     "per_table": per_table,
     "floor": floor,
@@ -351,10 +367,12 @@ def run_bench(
             record = {"size": size, "documents": documents, "method": "pack", **figures}
             records.append(record)
             log(_line(record, records))
-            for method in ("naive", "per_table"):
+            for method in ("metrics", "naive", "per_table"):
                 if tables[method] is not None and tables[method] != tables["project"]:
                     raise RuntimeError(f"{method} disagrees with project at size {size}")
-            log("  naive and per_table give the same organization x month numbers as project")
+            log(
+                "  metrics, naive and per_table give the same organization x month numbers as project"
+            )
     return records
 
 
@@ -389,6 +407,11 @@ def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
         f"{_n(r['docs_returned']):>9} docs {_n(r['bytes_returned']):>12} bytes  "
         f"{r['peak_rss_mb']:7.1f} MB"
     )
+    if r["method"] == "metrics":
+        project_s = next(
+            x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "project"
+        )
+        text += f"  ({r['wall_s'] / project_s:.2f}x the count-only pass)"
     if r["method"] == "pack":
         text += (
             f"  (data {r['data_s']} s, notebooks {r['notebooks_s']} s, "

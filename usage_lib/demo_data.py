@@ -20,7 +20,7 @@ from bson import ObjectId
 
 from .periods import add_months
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: returning end users, a skewed depth
 NOMINAL_SIZE = 148_000  # requests in the 6-month window that the profiles produce at scale 1
 DEFAULT_SIZE = 140_000  # requests in the 6-month window of the demo database
 
@@ -104,6 +104,36 @@ LEGACY_PARTICIPANTS_ORGS = {"Lumen Energy"}  # older requests lack attributes.bo
 NO_ORG_MONTHLY = 25  # billable requests per month with no organization at all
 
 
+class _People:
+    """End users and conversation depth, drawn from a generator of their own so that the
+    counts of the dataset do not change with them.
+
+    A third of conversations come from a returning user of the same organization (recent
+    visitors more often), so users repeat within and across months; a few older widgets
+    stored the requester as a string, and a few conversations have none. Depth is skewed:
+    most conversations are short, a few run long.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.seen: dict[str, list[ObjectId]] = {}
+
+    def requester(self, org: str, fresh: ObjectId) -> ObjectId | str | None:
+        seen = self.seen.setdefault(org, [])
+        if seen and self.rng.random() < 0.35:
+            user = seen[-1 - min(int(self.rng.expovariate(1 / 400)), len(seen) - 1)]
+        else:
+            user = fresh
+            seen.append(user)
+        form = self.rng.random()
+        if form < 0.02:
+            return None
+        return str(user) if form < 0.10 else user
+
+    def depth(self) -> int:
+        return 3 + min(int(self.rng.expovariate(1 / 5)), 57)
+
+
 def _oid(rng: random.Random, when: datetime) -> ObjectId:
     return ObjectId(int(when.timestamp()).to_bytes(4, "big") + rng.randbytes(8))
 
@@ -119,6 +149,7 @@ class DemoData:
 def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 7) -> DemoData:
     """Deterministic for (last_month, size, seed); `size` is the requests in the window."""
     rng = random.Random(seed)
+    people = _People(seed + 1)
     scale = size / NOMINAL_SIZE
     origin = datetime(2024, 1, 1)  # ids of organizations and bots depend on the seed only
 
@@ -167,6 +198,7 @@ def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 
                 requests.append(
                     _request(
                         rng,
+                        people,
                         when,
                         profile,
                         org_bots,
@@ -179,11 +211,11 @@ def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 
                 for _ in range(_noise_count(rng)):
                     when = start + timedelta(seconds=rng.randrange(seconds))
                     requests.append(
-                        _request(rng, when, profile, org_bots, org_ids, m, billable=False)
+                        _request(rng, people, when, profile, org_bots, org_ids, m, billable=False)
                     )
         for _ in range(round(NO_ORG_MONTHLY * scale)):
             when = start + timedelta(seconds=rng.randrange(seconds))
-            doc = _request(rng, when, PROFILES[0], org_bots, org_ids, m, billable=True)
+            doc = _request(rng, people, when, PROFILES[0], org_bots, org_ids, m, billable=True)
             if rng.random() < 0.5:
                 del doc["id_organization"]
             else:
@@ -200,6 +232,7 @@ def _noise_count(rng: random.Random) -> int:
 
 def _request(
     rng: random.Random,
+    people: _People,
     when: datetime,
     profile: OrgProfile,
     org_bots: dict[str, list[tuple[str, str]]],
@@ -221,12 +254,18 @@ def _request(
         else org_id,
         "id_project": f"proj-{org_id}",
         "channel": {"name": "chat21"},
-        "requester": _oid(rng, when),
+        "requester": _oid(rng, when),  # drawn either way, so that `rng` keeps its sequence
         "lead": _oid(rng, when),
         "participantsAgents": [],
         "draft": False,
         "preflight": False,
     }
+    doc["depth"] = people.depth()
+    requester = people.requester(profile.name, doc["requester"])
+    if requester is None:
+        del doc["requester"]
+    else:
+        doc["requester"] = requester
     r = rng.random()
     if test_mode:
         doc["isTestMode"] = True

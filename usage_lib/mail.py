@@ -102,6 +102,12 @@ def text_body(d: Digest, letter: Letter) -> str:
         f"Active organizations:   {h.active_organizations:,}",
         f"Active agents:          {h.active_agents:,}",
         f"New organizations:      {len(h.new_organizations)} ({new})",
+        *([f"End users:              {h.users:,} ({h.users_text()})"] if h.users else []),
+        *(
+            [f"Hand-off rate:          {h.handoff_rate:.1%} ({h.handoff_text()})"]
+            if h.handoff_rate is not None
+            else []
+        ),
         "",
         table_text(
             top_rows(d.table, TOP_ORGANIZATIONS),

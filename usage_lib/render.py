@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .adoption import Headline, activity, movers, starters
+from .adoption import Headline, activity, agent_quality, engagement, movers, starters
 from .checks import Finding
 from .cube import UNATTRIBUTED_NAME, Cube
 from .metrics import MEANINGS
@@ -70,6 +70,7 @@ def frame_table(
     frame: pl.DataFrame,
     headers: dict[str, str] | None = None,
     percent_columns: tuple[str, ...] = (),
+    decimals: dict[str, str] | None = None,
 ) -> str:
     """Any small frame as an HTML table: text left, numbers right, dashes for zero."""
     headers = headers or {}
@@ -84,7 +85,10 @@ def frame_table(
         cells = []
         for c in frame.columns:
             v = r[c]
-            if c in percent_columns:
+            if decimals and c in decimals:
+                text = "–" if v is None else decimals[c].format(v)
+                cells.append(f'<td style="{TD}">{text}</td>')
+            elif c in percent_columns:
                 cells.append(
                     f'<td style="{TD}">{percent(v, signed=True) if "change" in c else percent(v)}</td>'
                 )
@@ -127,6 +131,10 @@ def headline_cards(h: Headline, per_row: int = 4) -> str:
         ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
         ("New organizations", f"{len(h.new_organizations):,}", new),
     ]
+    if h.users is not None:
+        items.append(("End users", f"{h.users:,}", h.users_text()))
+    if h.handoff_rate is not None:
+        items.append(("Hand-off rate", f"{h.handoff_rate:.1%}", h.handoff_text()))
     cells = [
         f'<td style="padding:8px 14px;border:1px solid #ddd;vertical-align:top;text-align:left;{FONT}">'
         f'<div style="font-size:12px;color:#666;">{escape(label)}</div>'
@@ -147,6 +155,27 @@ def note(text: str) -> str:
     return f'<p style="{FONT}font-size:13px;color:#444;">{escape(text)}</p>'
 
 
+ENGAGEMENT_HEADERS = {
+    "name": "Organization",
+    "conversations": "Conversations",
+    "users": "End users",
+    "users_change": "End users, change",
+    "handoff_rate": "Hand-off rate",
+    "handoff_rate_change": "Hand-off rate, change (points)",
+}
+
+
+def engagement_table(cube: Cube, month: str) -> str:
+    """Per organization, the report month's end users and hand-off rate, with their change."""
+    frame = engagement(cube, month).with_columns(pl.col("handoff_rate_change") * 100)
+    return frame_table(
+        frame,
+        ENGAGEMENT_HEADERS,
+        percent_columns=("users_change", "handoff_rate"),
+        decimals={"handoff_rate_change": "{:+.1f}"},
+    )
+
+
 def agent_sections(cube: Cube, org_id: str = "") -> str:
     """For each organization of the platform table (or just `org_id`): its agents by month."""
     orgs = platform_table(cube, "month")
@@ -159,6 +188,19 @@ def agent_sections(cube: Cube, org_id: str = "") -> str:
         table = organization_table(cube, row["id"], "month")
         parts.append(f"<h3>{escape(str(row['name']))}</h3>")
         parts.append(usage_table(table, cube, "month", first="Agent"))
+        if "handoffs" in cube.metrics:
+            parts.append(
+                frame_table(
+                    agent_quality(cube, row["id"]),
+                    {
+                        "agent": "Agent",
+                        "handoff_rate": "Hand-off rate",
+                        "depth_avg": "Average depth",
+                    },
+                    percent_columns=("handoff_rate",),
+                    decimals={"depth_avg": "{:.2f}"},
+                )
+            )
         if UNATTRIBUTED_NAME in table["name"].to_list():
             parts.append(
                 note(

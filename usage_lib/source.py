@@ -12,7 +12,7 @@ cube = ul.load_cube(src)                # the last 6 full months, one pass over 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -23,9 +23,11 @@ from .config import Config, ConfigError, load_config
 from .cube import Cube, query_cube
 from .db import database
 from .embedded import EmbeddedMongo, demo_server
+from .metrics import LEVELS, METRICS, Reading, Users, parse_metrics
 from .paths import EXAMPLE_CONFIG, demo_dir
 from .periods import (
     DateRange,
+    choose_granularity,
     default_range,
     last_full_month,
     months_ending,
@@ -34,6 +36,7 @@ from .periods import (
     today_in,
 )
 
+MONTH_READING = Reading.of(METRICS, Users("month", LEVELS["platform"]))  # what the pack shows
 _demo: dict[tuple[Path, tuple[int, int]], EmbeddedMongo] = {}
 
 
@@ -95,8 +98,10 @@ def month_window(config: Config, month: str) -> DateRange:
 
 
 def month_cube(source: Source, month: str) -> Cube:
-    """The monthly report's cube (the pack and the notebooks): one pass, month grain."""
-    return query_cube(source.db, month_window(source.config, month), source.config, grain="month")
+    """The monthly report's cube (the pack and the notebooks): one pass, month grain, every
+    metric, distinct users per organization and month."""
+    window = month_window(source.config, month)
+    return query_cube(source.db, window, source.config, grain="month", reading=MONTH_READING)
 
 
 def load_cube(
@@ -105,8 +110,12 @@ def load_cube(
     end: date | str | None = None,
     as_of: date | str | None = None,
     timezone: str | None = None,
+    metrics: Sequence[str] = ("conversations",),
+    granularity: str = "auto",
 ) -> Cube:
-    """The daily cube for [start, end], or the default range (the last N full months)."""
+    """The daily cube for [start, end], or the default range (the last N full months), with
+    `metrics` ("all" or names). Distinct users are counted for `granularity`'s buckets, for
+    the platform table and every organization's drill-down."""
     zone = timezone or source.config.timezone
     if (start is None) != (end is None):
         raise ConfigError("range", "give both start and end, or neither")
@@ -115,7 +124,10 @@ def load_cube(
     else:
         day = _day(as_of, "as_of") if as_of is not None else today_in(zone)
         rng = default_range(day, source.config.months, zone)
-    return query_cube(source.db, rng, source.config)
+    names = parse_metrics(metrics) if isinstance(metrics, str) else tuple(metrics)
+    levels = tuple(dict.fromkeys(LEVELS["platform"] + LEVELS["organization"]))
+    users = Users(choose_granularity(rng, granularity), levels)
+    return query_cube(source.db, rng, source.config, reading=Reading.of(names, users))
 
 
 def _day(value: date | str, key: str) -> date:
