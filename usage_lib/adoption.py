@@ -9,7 +9,7 @@ import polars as pl
 
 from .cube import UNATTRIBUTED, Cube
 from .metrics import ALL
-from .tables import bucketed, table_buckets, zero_fill
+from .tables import bucketed, metric_value, table_buckets, zero_fill
 
 
 def monthly(cube: Cube) -> pl.DataFrame:
@@ -183,9 +183,7 @@ def agent_quality(cube: Cube, org_id: str) -> pl.DataFrame:
             pl.when(pl.col("agent_id") != UNATTRIBUTED)
             .then(pl.col("handoffs") / pl.col("billable"))
             .alias("handoff_rate"),
-            pl.when(pl.col("depth_n") > 0)
-            .then((pl.col("depth_sum") / pl.col("depth_n")).round(2))
-            .alias("depth_avg"),
+            metric_value("depth_avg").alias("depth_avg"),
             (pl.col("agent_id") == UNATTRIBUTED).alias("_last"),
         )
         .sort(["_last", "billable", "agent_name"], descending=[False, True, False])

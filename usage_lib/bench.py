@@ -35,7 +35,7 @@ import polars as pl
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
-from .adoption import activity, headline, movers, starters
+from .adoption import activity, agent_quality, engagement, headline, movers, starters
 from .checks import all_checks
 from .config import Config, load_config
 from .cube import (
@@ -50,7 +50,6 @@ from .cube import (
     query_cube,
 )
 from .db import database
-from .metrics import METRICS
 from .paths import EXAMPLE_CONFIG, report_notebooks
 from .periods import DateRange, bucket_key, month_key, months_ending
 from .source import MONTH_READING
@@ -121,11 +120,15 @@ def project(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
 
 def metrics(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     """The pack's pass with every metric (distinct users per organization and month), then
-    every metric's platform table."""
+    what the pack shows of them besides the tables of `project`."""
     cube = query_cube(db, rng, config, grain="month", reading=MONTH_READING)
-    for metric in METRICS:
+    table = report_tables(cube)
+    engagement(cube, bucket_key(cube.range.end, "month"))
+    for org in set(table["org_id"].to_list()):
+        agent_quality(cube, org)
+    for metric in ("depth_avg", "handoffs"):
         platform_table(cube, "month", metric)
-    return report_tables(cube)
+    return table
 
 
 FIELDS = {"_id": 0, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1,

@@ -61,10 +61,12 @@ def parse_metrics(text: str, key: str = "metrics") -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Users:
-    """Distinct users to count in the pass: per bucket of `granularity`, for `levels`."""
+    """Distinct users to count in the pass: per bucket of `granularity`, for `levels`, and
+    (`totals`) over the whole range. Each count costs the server a sort of its users."""
 
     granularity: str
     levels: tuple[tuple[bool, bool], ...]
+    totals: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def users_stages(
     first_bot = {"$toString": {"$arrayElemAt": ["$_id.a", 0]}}
     keys = []
     for by_org, by_agent in users.levels:
-        for b in ("$b", ALL):
+        for b in ("$b", ALL) if users.totals else ("$b",):
             keys.append({"o": "$o" if by_org else ALL, "a": "$a" if by_agent else ALL, "b": b})
     users_of_row = {
         "$filter": {

@@ -36,7 +36,8 @@ from .periods import (
     today_in,
 )
 
-MONTH_READING = Reading.of(METRICS, Users("month", LEVELS["platform"]))  # what the pack shows
+# What the pack shows: end users per organization and month, no totals over the window.
+MONTH_READING = Reading.of(METRICS, Users("month", LEVELS["platform"], totals=False))
 _demo: dict[tuple[Path, tuple[int, int]], EmbeddedMongo] = {}
 
 

@@ -128,7 +128,7 @@ def _long(cube: Cube, bks: tuple[Bucket, ...], scope: Scope) -> pl.DataFrame:
     )
 
 
-def _value(metric: str) -> pl.Expr:
+def metric_value(metric: str) -> pl.Expr:
     """A metric from summed columns (not users, which are counted in the pass)."""
     if metric == "conversations":
         return pl.col("n")
@@ -178,6 +178,10 @@ def _users(cube: Cube, scope: Scope, rows: bool) -> pl.DataFrame:
         raise ConfigError(
             "metrics", f"distinct users were not counted for {scope.users_level} tables"
         )
+    if u.height and u.filter(pl.col("bucket") == ALL).height == 0:
+        raise ConfigError(
+            "metrics", "distinct users were counted per bucket only, without their totals"
+        )
     return frame.select(pl.col(ident).alias("id"), "bucket", "users")
 
 
@@ -209,9 +213,9 @@ def usage_table(
         per_bucket = (
             long.group_by("id", "bucket")
             .agg(sums)
-            .select("id", "bucket", _value(metric).alias("v"))
+            .select("id", "bucket", metric_value(metric).alias("v"))
         )
-        total = long.group_by("id").agg(sums).select("id", _value(metric).alias("total"))
+        total = long.group_by("id").agg(sums).select("id", metric_value(metric).alias("total"))
     wide = (
         per_bucket.pivot(on="bucket", index="id", values="v", sort_columns=False)
         if per_bucket.height
@@ -248,9 +252,9 @@ def usage_totals(
         return counts | {"total": int(found.get(ALL, 0))}
     long = _long(cube, bks, scope)
     sums = [pl.col(c).sum() for c in SUMS]
-    per = long.group_by("bucket").agg(sums).select("bucket", _value(metric).alias("v"))
+    per = long.group_by("bucket").agg(sums).select("bucket", metric_value(metric).alias("v"))
     found = dict(zip(per["bucket"].to_list(), per["v"].to_list(), strict=True))
-    whole = long.select(sums).select(_value(metric)).item() if long.height else None
+    whole = long.select(sums).select(metric_value(metric)).item() if long.height else None
     empty = None if metric == "depth_avg" else 0
     values: dict[str, int | float | None] = {k: found.get(k, empty) for k in keys}
     values["total"] = empty if whole is None else whole
