@@ -143,11 +143,45 @@ def excluded_volume(cube: Cube) -> Finding:
     return Finding("Excluded organizations", sentence, frame, False)
 
 
-def all_checks(cube: Cube) -> list[Finding]:
+def restated(cube: Cube, restatements: pl.DataFrame | None) -> Finding:
+    """Organization-months whose recount differs from what an earlier pack published
+    (`restate.restatements`; None: no earlier pack published these months)."""
+    if restatements is None:
+        return Finding(
+            "Restatements",
+            "No earlier report pack published these months: nothing to compare with.",
+            pl.DataFrame(),
+            False,
+        )
+    labels = _labels(cube)
+    frame = restatements.select(
+        "organization",
+        pl.col("month").replace_strict(labels, default=pl.col("month")).alias("month"),
+        "published",
+        "now",
+        "change",
+    )
+    if frame.height == 0:
+        sentence = "Every month that an earlier pack published counts the same today."
+    else:
+        items = "; ".join(
+            f"{r['month']}, {r['organization']}: published {r['published']:,}, "
+            f"now {r['now']:,} ({r['change']:+,})"
+            for r in frame.iter_rows(named=True)
+        )
+        sentence = (
+            f"{frame.height} organization-month(s) count differently from what an earlier pack "
+            f"published (late-closing conversations, or changed data): {items}."
+        )
+    return Finding("Restatements", sentence, frame, frame.height > 0)
+
+
+def all_checks(cube: Cube, restatements: pl.DataFrame | None = None) -> list[Finding]:
     return [
         test_mode_months(cube),
         unattributed_share(cube),
         deleted_agents(cube),
         no_organization(cube),
         excluded_volume(cube),
+        restated(cube, restatements),
     ]

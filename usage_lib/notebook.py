@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import polars as pl
 from IPython.display import HTML, display
 
 from .adoption import months_of
 from .cube import Cube
 from .periods import month_key
 
-__all__ = ["month_key", "report_cube", "show"]
+__all__ = ["month_key", "report_cube", "restatements", "show"]
 
 
 def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
@@ -26,6 +27,11 @@ def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
     if month_key(month) not in months_of(cube):
         raise ValueError(f"month {month} is not in the cube's range {cube.range.describe()}")
     return cube
+
+
+def restatements(path: str = "") -> pl.DataFrame | None:
+    """What the report run found restated (a Parquet file it wrote), or None outside a run."""
+    return pl.read_parquet(path) if path else None
 
 
 def show(html: str) -> None:

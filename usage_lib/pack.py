@@ -71,20 +71,39 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def publish(staging: Path, out: Path, month: str) -> Path:
-    """Swap the staged pack in as out/<month>, keeping the record of emails already sent."""
+    """Swap the staged pack in as out/<month>, keeping the record of emails already sent and
+    of what the pack it replaces had published (`history`)."""
     final = out / month
     with lock(out, month):
         if (final / MANIFEST).exists():
-            sent = read_manifest(final).get("sent")
-            if sent:
-                manifest = read_manifest(staging)
-                write_manifest(staging, {**manifest, "sent": sent})
+            replaced = read_manifest(final)
+            manifest = read_manifest(staging)
+            if replaced.get("sent"):
+                manifest["sent"] = replaced["sent"]
+            if replaced.get("published"):
+                earlier = {
+                    "published_at": replaced["generated_at"],
+                    "published": replaced["published"],
+                }
+                manifest["history"] = [earlier, *replaced.get("history", [])]
+            write_manifest(staging, manifest)
         old = final.with_name(f".previous-{month}-{os.getpid()}")
         if final.exists():
             final.rename(old)
         staging.rename(final)
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def publications(out: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(published_at, figures) of every pack in `out`, and of the packs they replaced."""
+    found = []
+    for path in sorted(out.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/" + MANIFEST)):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest.get("published"):
+            found.append((manifest["generated_at"], manifest["published"]))
+        found += [(h["published_at"], h["published"]) for h in manifest.get("history", [])]
+    return found
 
 
 def keep_failed(out: Path, month: str, staging: Path) -> Path:

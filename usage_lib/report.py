@@ -20,6 +20,7 @@ from . import __version__, pack, render
 from .config import ConfigError
 from .digest import Digest
 from .mail import Letter, compose, parse, readdress
+from .restate import published, restatements
 from .runner import NotebookFailed, run_notebooks
 from .smtp import Smtp, deliver
 from .source import Source, month_cube, month_window
@@ -62,8 +63,19 @@ def make_pack(
         cube_path = cube.save(staging / "cube.parquet")
         data_s = time.perf_counter() - started
         log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
+        now = published(cube, source.key)
+        earlier = pack.publications(out)
+        restated = restatements(now, earlier) if earlier else None
+        restated_path = staging / "restatements.parquet"
+        if restated is not None:
+            restated.write_parquet(restated_path)
 
-        parameters = {"month": month, "cube_path": str(cube_path.resolve()), "config_path": ""}
+        parameters = {
+            "month": month,
+            "cube_path": str(cube_path.resolve()),
+            "config_path": "",
+            "restatements_path": str(restated_path.resolve()) if restated is not None else "",
+        }
         t0 = time.perf_counter()
         try:
             pages = run_notebooks(notebooks, staging, parameters, jobs, log)
@@ -74,7 +86,7 @@ def make_pack(
             ) from None
         notebooks_s = time.perf_counter() - t0
 
-        digest = Digest.of(cube, month)
+        digest = Digest.of(cube, month, restated)
         links = [(p.html, p.title) for p in pages]
         (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
         manifest = {
@@ -95,6 +107,8 @@ def make_pack(
             },
             **digest.figures(),
             "pages": [p.html for p in pages],
+            "published": now,  # per organization and month: what later packs compare with
+            "restatements": [] if restated is None else restated.to_dicts(),
         }
         pack.write_manifest(staging, manifest)
         letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)

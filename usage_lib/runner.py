@@ -110,11 +110,12 @@ def run_notebooks(
         executed = staging / source.name
         log(f"Running {source.name} ...")
         started = time.perf_counter()
+        declared = pm.inspect_notebook(str(source))  # pass what the notebook declares
         try:
             pm.execute_notebook(
                 str(source),
                 str(executed),
-                parameters=dict(parameters),
+                parameters={k: v for k, v in parameters.items() if k in declared},
                 kernel_name=KERNEL,
                 progress_bar=False,
                 cwd=str(source.parent),

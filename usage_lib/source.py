@@ -21,7 +21,7 @@ from pymongo.database import Database
 
 from .config import Config, ConfigError, load_config
 from .cube import Cube, query_cube
-from .db import database
+from .db import database, hosts_of
 from .embedded import EmbeddedMongo, demo_server
 from .metrics import LEVELS, METRICS, Reading, Users, parse_metrics
 from .paths import EXAMPLE_CONFIG, demo_dir
@@ -46,6 +46,7 @@ class Source:
     db: Database
     config: Config
     demo: bool
+    key: str = ""  # which data this is, without secrets: hosts and database, or the demo's month
 
 
 def settings(
@@ -70,7 +71,8 @@ def open_source(
     """The configured database, or (demo, or no USAGE_MONGODB_URI) the embedded demo database,
     started once per process, its data anchored so that `anchor` is its last full month."""
     if not demo and config.mongodb_uri:
-        return Source(database(config), config, demo=False)
+        key = f"{hosts_of(config.mongodb_uri)}/{config.mongodb_db}"
+        return Source(database(config), config, demo=False, key=key)
     if not demo and not quiet:
         print("USAGE_MONGODB_URI is not set: using the embedded demo database.", file=sys.stderr)
     root = demo_root or demo_dir()
@@ -78,7 +80,9 @@ def open_source(
     if (root, month) not in _demo:
         _demo[root, month] = demo_server(month, root=root, quiet=quiet)
     config = replace(config, mongodb_uri=_demo[root, month].uri, mongodb_db="tiledesk")
-    return Source(database(config), config, demo=True)
+    return Source(
+        database(config), config, demo=True, key=f"demo data for {month[0]:04d}-{month[1]:02d}"
+    )
 
 
 def connect(
