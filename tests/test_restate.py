@@ -95,7 +95,10 @@ def test_a_later_pack_shows_what_changed(database_with_late_data: Any, tmp_path:
     assert [(r["organization"], r["month"], r["published"], r["now"], r["change"])
             for r in second["restatements"]] == [(name, "2026-08", before, recount, len(late))]  # fmt: skip
     checks = (out / "2026-10" / "4_data_checks.html").read_text()
-    assert f"Aug 2026, {name}: published {before:,}, now {recount:,} (+{len(late)})" in checks
+    assert (
+        f"Aug 2026: published {before:,}, now {recount:,} (+{len(late)}; 1 organization)" in checks
+    )
+    assert f">+{len(late)}<" in checks and f">{name}<" in checks
     eml = (out / "2026-10" / "usage-report-2026-10.eml").read_bytes().decode("utf-8", "replace")
     assert "Restatements" in eml
 

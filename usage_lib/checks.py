@@ -164,14 +164,19 @@ def restated(cube: Cube, restatements: pl.DataFrame | None) -> Finding:
     if frame.height == 0:
         sentence = "Every month that an earlier pack published counts the same today."
     else:
+        months = (
+            frame.group_by("month", maintain_order=True)
+            .agg(pl.col("published", "now", "change").sum(), pl.len().alias("organizations"))
+            .iter_rows(named=True)
+        )
         items = "; ".join(
-            f"{r['month']}, {r['organization']}: published {r['published']:,}, "
-            f"now {r['now']:,} ({r['change']:+,})"
-            for r in frame.iter_rows(named=True)
+            f"{m['month']}: published {m['published']:,}, now {m['now']:,} ({m['change']:+,}; "
+            f"{m['organizations']} organization{'s' if m['organizations'] > 1 else ''})"
+            for m in months
         )
         sentence = (
-            f"{frame.height} organization-month(s) count differently from what an earlier pack "
-            f"published (late-closing conversations, or changed data): {items}."
+            f"Months count differently from what an earlier pack published (conversations "
+            f"that closed late, or changed data): {items}. The table lists each organization."
         )
     return Finding("Restatements", sentence, frame, frame.height > 0)
 

@@ -241,7 +241,7 @@ def findings(items: list[Finding]) -> str:
     return "".join(
         f"<h3>{escape(f.title)}</h3>"
         + note(f.sentence)
-        + frame_table(f.frame, percent_columns=("share",))
+        + frame_table(f.frame, percent_columns=("share",), decimals={"change": "{:+,}"})
         for f in items
     )
 
