@@ -64,18 +64,11 @@ def counts(
     org: str | None = None,
 ) -> dict[str, dict[str, int]]:
     """{row id: {bucket key: billable count}} over [start, end] in `tz`."""
-    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for doc in docs:
-        if not is_billable(doc, excluded):
-            continue
-        day = local_day(doc, tz)
-        if not start <= day <= end:
-            continue
-        if org is not None and org_of(doc) != org:
-            continue
-        row = org_of(doc) if by == "org" else agent_of(doc)
-        out[row][key_of(day, granularity)] += 1
-    return {k: dict(v) for k, v in out.items()}
+    rows = metrics(docs, start, end, tz, granularity, excluded, by, org)["rows"]
+    return {
+        row: {k: v["conversations"] for k, v in buckets.items() if k != "total"}
+        for row, buckets in rows.items()
+    }
 
 
 def user_of(doc: dict[str, Any]) -> str | None:
