@@ -24,6 +24,7 @@ def test_from_the_checkout_everything_is_in_the_project() -> None:
         "2_agents.ipynb",
         "3_adoption.ipynb",
         "4_data_checks.ipynb",
+        "5_reconciliation.ipynb",  # in a pack only when [reconcile] is configured
     ]
     assert paths.reports_dir({}) == ROOT / "reports"
     assert paths.demo_dir({}) == ROOT / ".demo-db"

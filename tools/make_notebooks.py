@@ -70,6 +70,20 @@ NOTEBOOKS = {
         new_markdown_cell("## Organizations that started within the window"),
         new_code_cell("nb.show(ul.render.starters_table(cube))"),
     ],
+    "5_reconciliation": [
+        new_markdown_cell(
+            "# Reconciliation with billing\nBillable conversations counted against the billed "
+            "quantities, per organization and month; differences beyond the tolerance first."
+        ),
+        new_code_cell(
+            PARAMS
+            + '\nreconciliation_path = ""  # set by `usage-report run` when [reconcile] is configured',
+            metadata={"tags": ["parameters"]},
+        ),
+        new_code_cell(SETUP),
+        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(nb.reconciliation(reconciliation_path))"),
+    ],
     "4_data_checks": [
         new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),
         new_code_cell(

@@ -181,6 +181,32 @@ def restated(cube: Cube, restatements: pl.DataFrame | None) -> Finding:
     return Finding("Restatements", sentence, frame, frame.height > 0)
 
 
+def reconciled(cube: Cube, frame: pl.DataFrame | None, error: str, tolerance: float) -> Finding:
+    """Counted against billed (`reconcile.compare`), or why the billed side was not read."""
+    if frame is None:
+        return Finding("Reconciliation with billing", f"Not done: {error}.", pl.DataFrame(), True)
+    labels = _labels(cube)
+    shown = frame.select(
+        "organization",
+        pl.col("month").replace_strict(labels, default=pl.col("month")).alias("month"),
+        "counted",
+        "billed",
+        "difference",
+        "percent",
+        "status",
+    )
+    flagged = shown.filter(pl.col("status") != "ok")
+    beyond = flagged.filter(pl.col("status") == "beyond tolerance").height
+    only_counted = flagged.filter(pl.col("status") == "only counted").height
+    only_billed = flagged.filter(pl.col("status") == "only billed").height
+    sentence = (
+        f"Of {shown.height} organization-months, {beyond} differ from billing by more than "
+        f"{tolerance:.0%}, {only_counted} are counted but not billed and {only_billed} are "
+        "billed but not counted."
+    )
+    return Finding("Reconciliation with billing", sentence, flagged, flagged.height > 0)
+
+
 def all_checks(cube: Cube, restatements: pl.DataFrame | None = None) -> list[Finding]:
     return [
         test_mode_months(cube),

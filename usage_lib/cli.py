@@ -335,6 +335,8 @@ def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) 
     except ReportError as exc:
         print(f"usage-report: error: {exc}", file=sys.stderr)
         return None
+    for warning in pack.warnings:
+        print(f"usage-report: {warning}", file=sys.stderr)
     if not args.quiet:
         m = pack.manifest
         print(

@@ -53,6 +53,24 @@ class BillingRule:
 
 
 @dataclass(frozen=True)
+class Reconcile:
+    """Where the billed quantities come from: a CSV file (organization_id,month,billed) or a
+    collection of the same database with named fields (for example stripe_meters)."""
+
+    csv: Path | None = None
+    collection: str | None = None
+    organization_field: str = "id_organization"
+    period_field: str = "period"  # a date (its UTC month) or a "YYYY-MM..." string
+    value_field: str = "chat_conv_count"
+    tolerance: float = 0.02
+
+    def describe(self) -> str:
+        if self.csv is not None:
+            return f"reconcile.csv {self.csv}"
+        return f"reconcile.collection {self.collection} ({self.value_field})"
+
+
+@dataclass(frozen=True)
 class Config:
     rule: BillingRule = BillingRule()
     exclusions: tuple[Exclusion, ...] = ()
@@ -64,6 +82,7 @@ class Config:
     mongodb_db: str = "tiledesk"
     mongodb_uri: str | None = field(default=None, repr=False)
     source: Path | None = None
+    reconcile: Reconcile | None = None
 
     @property
     def excluded_ids(self) -> tuple[str, ...]:
@@ -75,6 +94,14 @@ _ALLOWED: dict[str, set[str]] = {
     "report": {"timezone", "months", "jobs"},
     "email": {"from", "to"},
     "exclude": {"id", "name", "reason"},
+    "reconcile": {
+        "csv",
+        "collection",
+        "organization_field",
+        "period_field",
+        "value_field",
+        "tolerance",
+    },
 }
 _SECRET_KEYS = {"uri", "mongodb_uri", "url", "password", "connection_string"}
 
@@ -125,7 +152,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         if key in _SECRET_KEYS:
             _check_keys({key: None}, "config")
         if key not in _ALLOWED:
-            raise ConfigError(key, "unknown section (allowed: billing, exclude, report, email)")
+            raise ConfigError(
+                key, "unknown section (allowed: billing, exclude, report, email, reconcile)"
+            )
     billing = data.get("billing", {})
     report = data.get("report", {})
     email = data.get("email", {})
@@ -191,7 +220,43 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         email_from=email_from,
         email_to=tuple(email_to),
         source=source,
+        reconcile=_reconcile(data.get("reconcile"), source),
     )
+
+
+def _reconcile(table: Any, source: Path | None) -> Reconcile | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError("reconcile", "expected a table [reconcile]")
+    _check_keys(table, "reconcile")
+    csv = _typed(table, "csv", str, "reconcile", None)
+    collection = _typed(table, "collection", str, "reconcile", None)
+    if (csv is None) == (collection is None):
+        raise ConfigError("reconcile", "give either csv (a file) or collection (a collection)")
+    fields = {
+        k: _typed(table, k, str, "reconcile", default)
+        for k, default in (
+            ("organization_field", "id_organization"),
+            ("period_field", "period"),
+            ("value_field", "chat_conv_count"),
+        )
+    }
+    tolerance = table.get("tolerance", 0.02)
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float)
+        or not 0 <= tolerance < 1
+    ):
+        raise ConfigError(
+            "reconcile.tolerance", f"expected a share such as 0.02, got {tolerance!r}"
+        )
+    path = None
+    if csv is not None:
+        path = Path(csv).expanduser()
+        if not path.is_absolute() and source is not None:
+            path = source.parent / path  # relative to the config file
+    return Reconcile(path, collection, tolerance=float(tolerance), **fields)
 
 
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:

@@ -29,7 +29,13 @@ class Digest:
     chart_description: str  # what the chart shows, in words (its alt text)
 
     @classmethod
-    def of(cls, cube: Cube, month: str, restatements: pl.DataFrame | None = None) -> Digest:
+    def of(
+        cls,
+        cube: Cube,
+        month: str,
+        restatements: pl.DataFrame | None = None,
+        reconciliation: Finding | None = None,
+    ) -> Digest:
         from .charts import trend_chart  # altair and vl-convert: only when a digest is made
 
         chart = trend_chart(cube)
@@ -38,7 +44,8 @@ class Digest:
             month=month,
             headline=headline(cube, month),
             table=platform_table(cube, "month"),
-            findings=all_checks(cube, restatements),
+            findings=all_checks(cube, restatements)
+            + ([] if reconciliation is None else [reconciliation]),
             chart_png=chart.png(),
             chart_description=chart.description,
         )

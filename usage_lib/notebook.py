@@ -9,7 +9,7 @@ from .adoption import months_of
 from .cube import Cube
 from .periods import month_key
 
-__all__ = ["month_key", "report_cube", "restatements", "show"]
+__all__ = ["month_key", "reconciliation", "report_cube", "restatements", "show"]
 
 
 def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
@@ -32,6 +32,18 @@ def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
 def restatements(path: str = "") -> pl.DataFrame | None:
     """What the report run found restated (a Parquet file it wrote), or None outside a run."""
     return pl.read_parquet(path) if path else None
+
+
+def reconciliation(path: str = "") -> str:
+    """The reconciliation page's body: the table the report run wrote, or why there is none."""
+    from .render import reconciliation_html
+
+    if not path:
+        return reconciliation_html(None, "not configured: add a [reconcile] table to the config")
+    if path.endswith(".txt"):
+        with open(path, encoding="utf-8") as handle:
+            return reconciliation_html(None, handle.read())
+    return reconciliation_html(pl.read_parquet(path), "")
 
 
 def show(html: str) -> None:

@@ -236,6 +236,34 @@ def starters_table(cube: Cube) -> str:
     return frame_table(starters(cube), {"name": "Organization"})
 
 
+RECONCILIATION_HEADERS = {
+    "organization": "Organization",
+    "month": "Month",
+    "counted": "Counted",
+    "billed": "Billed",
+    "difference": "Difference",
+    "percent": "Difference %",
+    "status": "Status",
+}
+
+
+def reconciliation_html(frame: pl.DataFrame | None, error: str) -> str:
+    """Counted against billed per organization and month, flagged rows first; or the reason
+    there is no comparison."""
+    if frame is None:
+        return note(f"Reconciliation not done: {error}")
+    order = {"beyond tolerance": 0, "only billed": 1, "only counted": 2, "ok": 3}
+    shown = frame.with_columns(pl.col("status").replace_strict(order).alias("_o")).sort(
+        "_o", "month", "organization"
+    )
+    return frame_table(
+        shown.select(list(RECONCILIATION_HEADERS)),
+        RECONCILIATION_HEADERS,
+        percent_columns=("percent",),
+        decimals={"difference": "{:+,.0f}", "billed": "{:,.0f}"},
+    )
+
+
 def findings(items: list[Finding]) -> str:
     """Each data check: its title, its one-sentence finding, and the detail behind it."""
     return "".join(

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, pack, render
+from .checks import Finding, reconciled
 from .config import ConfigError
 from .digest import Digest
 from .mail import Letter, compose, parse, readdress
+from .reconcile import ReconcileError, compare, read_billed
 from .restate import published, restatements
 from .runner import NotebookFailed, run_notebooks
 from .smtp import Smtp, deliver
@@ -34,6 +36,7 @@ class ReportError(RuntimeError):
 class Pack:
     path: Path
     manifest: dict[str, Any]
+    warnings: tuple[str, ...] = ()  # what was left out of an otherwise complete pack
 
     @property
     def eml(self) -> Path:
@@ -69,13 +72,17 @@ def make_pack(
         restated_path = staging / "restatements.parquet"
         if restated is not None:
             restated.write_parquet(restated_path)
+        reconciliation, reconciled_path, warnings = _reconcile(source, now, cube, staging)
 
         parameters = {
             "month": month,
             "cube_path": str(cube_path.resolve()),
             "config_path": "",
             "restatements_path": str(restated_path.resolve()) if restated is not None else "",
+            "reconciliation_path": reconciled_path,
         }
+        if source.config.reconcile is None:  # its page is in the pack only when configured
+            notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
         t0 = time.perf_counter()
         try:
             pages = run_notebooks(notebooks, staging, parameters, jobs, log)
@@ -86,7 +93,7 @@ def make_pack(
             ) from None
         notebooks_s = time.perf_counter() - t0
 
-        digest = Digest.of(cube, month, restated)
+        digest = Digest.of(cube, month, restated, reconciliation)
         links = [(p.html, p.title) for p in pages]
         (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
         manifest = {
@@ -109,6 +116,9 @@ def make_pack(
             "pages": [p.html for p in pages],
             "published": now,  # per organization and month: what later packs compare with
             "restatements": [] if restated is None else restated.to_dicts(),
+            "reconciliation": None
+            if reconciliation is None
+            else {"sentence": reconciliation.sentence, "flagged": reconciliation.frame.to_dicts()},
         }
         pack.write_manifest(staging, manifest)
         letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)
@@ -116,7 +126,34 @@ def make_pack(
         message = compose(digest, letter, attachment, sender, recipients)
         pack.write_file(staging / pack.eml_name(month), bytes(message))
         final = pack.publish(staging, out, month)
-    return Pack(final, pack.read_manifest(final))
+    return Pack(final, pack.read_manifest(final), warnings)
+
+
+RECONCILIATION_PAGE = "5_reconciliation"
+
+
+def _reconcile(
+    source: Source, now: dict[str, Any], cube: Any, staging: Path
+) -> tuple[Finding | None, str, tuple[str, ...]]:
+    """The reconciliation finding, the file its page reads, and a warning if the billed side
+    could not be read (the rest of the pack is made all the same)."""
+    spec = source.config.reconcile
+    if spec is None:
+        return None, "", ()
+    try:
+        names = {e.id: e.name for e in source.config.exclusions}
+        frame = compare(now, read_billed(spec, source.db), spec.tolerance, names)
+    except ReconcileError as exc:
+        error = f"{spec.describe()}: {exc}"
+        (staging / "reconciliation.txt").write_text(error, encoding="utf-8")
+        return (
+            reconciled(cube, None, error, spec.tolerance),
+            str(staging.resolve() / "reconciliation.txt"),
+            (f"reconciliation not done: {error}",),
+        )
+    path = staging / "reconciliation.parquet"
+    frame.write_parquet(path)
+    return reconciled(cube, frame, "", spec.tolerance), str(path.resolve()), ()
 
 
 @dataclass(frozen=True)
