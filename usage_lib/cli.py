@@ -130,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(s)
 
+    st = sub.add_parser(
+        "statements",
+        help="per-customer statements: the month, its history, and the conversations behind it",
+    )
+    _pack_options(st)
+    st.add_argument("--org", metavar="ID", help="one organization (default: every customer)")
+    _common(st)
+
     b = sub.add_parser(
         "bench", help="benchmark the one-pass design against the other ways (prints figures)"
     )
@@ -410,6 +418,25 @@ def cmd_send(args: argparse.Namespace) -> int:
     return EXIT_FAILED if pack is None else _send(args, pack.path, mailing)
 
 
+def cmd_statements(args: argparse.Namespace) -> int:
+    from .periods import month_key, report_month
+    from .statements import write_statements
+
+    config = _config(args)
+    month = month_key(args.month)
+    org = check_object_id(args.org, "org") if args.org else None
+    out = _out(args)
+    made = write_statements(_open(args, config, anchor=report_month(month)), month, out, org)
+    if org is not None and not made:
+        raise ConfigError("org", f"{org} has no billable conversations in {month}")
+    if not args.quiet:
+        for s in made:
+            print(
+                f"{s.name}: {s.conversations:,} billable conversations, {s.rows:,} rows -> {s.folder}"
+            )
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench, table
     from .formats import dumps
@@ -543,6 +570,7 @@ COMMANDS = {
     "table": cmd_table,
     "run": cmd_run,
     "send": cmd_send,
+    "statements": cmd_statements,
     "bench": cmd_bench,
     "indexes": cmd_indexes,
     "lab": cmd_lab,

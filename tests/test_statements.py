@@ -1,0 +1,120 @@
+"""Customer statements: the rows the billing rule counts, each customer's folder alone."""
+
+import csv
+import zipfile
+from datetime import date
+from typing import Any
+
+import oracle
+import pytest
+from pymongo import MongoClient, monitoring
+
+from usage_lib.config import load_config
+from usage_lib.demo_data import generate
+from usage_lib.embedded import EmbeddedMongo, load
+from usage_lib.paths import EXAMPLE_CONFIG
+from usage_lib.source import Source
+from usage_lib.statements import safe, write_statements
+
+FORMULA_NAME = '=HYPERLINK("http://x","click")'
+
+
+class Finds(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.on_requests: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == "requests":
+            self.on_requests.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    data = generate((2026, 10), size=6_000)
+    folder = tmp_path_factory.mktemp("statements")
+    with EmbeddedMongo(":memory:") as server:
+        load(server.uri, data, journal=False)
+        with MongoClient(server.uri) as client:  # a customer names an agent like a formula
+            bot = data.faq_kbs[0]["_id"]
+            client.tiledesk.faq_kbs.update_one({"_id": bot}, {"$set": {"name": FORMULA_NAME}})
+        config = load_config(EXAMPLE_CONFIG, env={"USAGE_MONGODB_URI": server.uri})
+        finds = Finds()
+        with MongoClient(server.uri, event_listeners=[finds]) as client:
+            source = Source(client.tiledesk, config, demo=False, key="t")
+            statements = write_statements(source, "2026-10", folder)
+        yield data, statements, finds, str(bot)
+
+
+def rows_of(statement: Any) -> list[dict[str, str]]:
+    with open(statement.folder / "conversations.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_rows_are_exactly_what_the_rule_counts(made: Any) -> None:
+    data, statements, finds, _ = made
+    excluded = {e["id"] for e in data.exclusions}
+    expected = {
+        d["_id"].__str__(): d
+        for d in data.requests
+        if oracle.is_billable(d, excluded)
+        and date(2026, 10, 1) <= oracle.local_day(d, "UTC") <= date(2026, 10, 31)
+    }
+    by_org = oracle.counts(
+        data.requests, date(2026, 10, 1), date(2026, 10, 31), "UTC", "month", excluded
+    )
+    assert {s.org_id for s in statements} == set(by_org) - {"unassigned"}
+    for s in statements:
+        rows = rows_of(s)
+        assert s.rows == len(rows) == s.conversations == by_org[s.org_id]["2026-10"]
+        for row in rows:
+            doc = expected[row["_id"]]
+            assert oracle.org_of(doc) == s.org_id
+            assert row["agent_id"] == (
+                "" if oracle.agent_of(doc) == "unattributed" else oracle.agent_of(doc)
+            )
+            assert row["handed_off"] == ("yes" if oracle.handed_off(doc) else "no")
+            assert int(row["depth"]) == doc["depth"]
+    handed = [s for s in statements if any(r["handed_off"] == "yes" for r in rows_of(s))]
+    assert handed  # customers whose conversations went to humans
+    assert finds.on_requests.count("find") == 1  # one streamed query for every statement's rows
+    assert finds.on_requests.count("aggregate") == 1  # and the month's one pass
+
+
+def test_each_folder_names_no_other_customer(made: Any) -> None:
+    data, statements, _, _ = made
+    names = {str(o["_id"]): o["name"] for o in data.organizations}
+    agents = {str(b["_id"]): (b["name"], str(b["id_organization"])) for b in data.faq_kbs}
+    for s in statements:
+        others = [n for o, n in names.items() if o != s.org_id] + [
+            o for o in names if o != s.org_id
+        ]
+        others += [n for b, (n, o) in agents.items() if o != s.org_id and n != FORMULA_NAME]
+        for path in s.folder.iterdir():
+            texts = [path.read_text(errors="replace")]
+            if path.suffix == ".xlsx":
+                with zipfile.ZipFile(path) as book:
+                    texts = [book.read(n).decode("utf-8", "replace") for n in book.namelist()]
+            for text in texts:
+                leaked = [o for o in others if o in text]
+                assert not leaked, (s.name, path.name, leaked[:3])
+
+
+def test_a_formula_like_agent_name_stays_text(made: Any) -> None:
+    _, statements, _, bot = made
+    s = next(s for s in statements if any(r["agent_id"] == bot for r in rows_of(s)))
+    assert {r["agent"] for r in rows_of(s) if r["agent_id"] == bot} == {safe(FORMULA_NAME)}
+    with zipfile.ZipFile(s.folder / "conversations.xlsx") as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        strings = (
+            book.read("xl/sharedStrings.xml").decode()
+            if "xl/sharedStrings.xml" in book.namelist()
+            else sheet
+        )
+    assert "<f>" not in sheet  # no formula cell anywhere
+    assert "HYPERLINK" in strings  # the name is there, as a string

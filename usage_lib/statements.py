@@ -1,0 +1,199 @@
+"""Customer statements: for each customer organization, its month and the conversations
+behind the number, in a folder that names no other customer.
+
+The counts come from the month's cube (the pack's numbers); the conversation rows from
+one streamed `find` over the month, written row by row into each customer's CSV and
+XLSX as they arrive, so memory stays flat however large the month is.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from . import render
+from .adoption import agent_quality, handoff_rates
+from .cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube, agent_of, is_test, match_stage, org_key
+from .db import QUERY_TIMEOUT_MS, translate_errors
+from .metrics import ALL
+from .periods import parse_month
+from .source import Source, month_cube
+from .tables import organization_table, platform_table, table_buckets
+
+COLUMNS = ["_id", "request_id", "started", "agent_id", "agent", "depth", "handed_off"]
+FIELDS = {"request_id": 1, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1,
+          "participantsBots": 1, "participantsAgents": 1, "depth": 1, "isTestMode": 1}  # fmt: skip
+FORMULA = ("=", "+", "-", "@")
+
+
+def safe(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (customers name their agents)."""
+    return "'" + text if text.startswith(FORMULA) else text
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "organization"
+
+
+@dataclass(frozen=True)
+class Statement:
+    org_id: str
+    name: str
+    folder: Path
+    conversations: int  # the month's billable conversations (the pack's number)
+    rows: int  # conversation rows written
+
+
+class _Writer:
+    """One customer's conversations.csv and conversations.xlsx, written as rows arrive."""
+
+    def __init__(self, folder: Path, stack: ExitStack) -> None:
+        import xlsxwriter
+
+        folder.mkdir(parents=True, exist_ok=True)
+        handle: TextIO = stack.enter_context(
+            open(folder / "conversations.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        )  # closed by the stack, with the workbook
+        self.csv = csv.writer(handle)
+        self.csv.writerow(COLUMNS)
+        self.book = xlsxwriter.Workbook(
+            str(folder / "conversations.xlsx"),
+            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        stack.callback(self.book.close)
+        self.book.set_properties({"title": "Billable conversations", "author": "usage-report"})
+        self.sheet = self.book.add_worksheet("conversations")
+        for col, name in enumerate(COLUMNS):
+            self.sheet.write_string(0, col, name)
+        self.rows = 0
+
+    def add(self, values: list[Any]) -> None:
+        self.rows += 1
+        self.csv.writerow([safe(v) if isinstance(v, str) else v for v in values])
+        for col, value in enumerate(values):
+            if isinstance(value, str):
+                self.sheet.write_string(self.rows, col, value)  # text, never a formula
+            elif value is not None:
+                self.sheet.write_number(self.rows, col, value)
+
+
+def write_statements(
+    source: Source, month: str, out: Path, org: str | None = None
+) -> list[Statement]:
+    """out/<month>/customers/<slug>-<id>/ for every organization with billable conversations
+    in `month` (or only `org`): statement.html, conversations.csv, conversations.xlsx."""
+    cube = month_cube(source, month)
+    table = platform_table(cube, "month")
+    customers = {
+        r["id"]: r["name"]
+        for r in table.iter_rows(named=True)
+        if r["id"] != UNASSIGNED and r[month] > 0 and (org is None or r["id"] == org.lower())
+    }
+    agents = dict(
+        zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
+    )
+    zone = ZoneInfo(cube.range.timezone)
+    root = out / month / "customers"
+    folders = {o: root / f"{slug(n)}-{o}" for o, n in customers.items()}
+    with ExitStack() as stack:
+        writers = {o: _Writer(folders[o], stack) for o in customers}
+        for doc in _conversations(source, cube, month, org):
+            customer = org_key(doc.get("id_organization"))
+            if customer not in writers or (source.config.rule.exclude_test_mode and is_test(doc)):
+                continue
+            agent = agent_of(doc)
+            humans = doc.get("participantsAgents")
+            writers[customer].add(
+                [
+                    str(doc["_id"]),
+                    str(doc.get("request_id") or ""),
+                    doc["createdAt"].replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).isoformat(),
+                    agent or "",
+                    agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
+                    doc.get("depth"),
+                    "yes" if agent and isinstance(humans, list) and humans else "no",
+                ]
+            )
+    made = []
+    for o, name in customers.items():
+        count = int(table.filter(pl.col("id") == o)[month].item())
+        (folders[o] / "statement.html").write_text(
+            statement_html(cube, o, name, month), encoding="utf-8"
+        )
+        made.append(Statement(o, name, folders[o], count, writers[o].rows))
+    return made
+
+
+def _conversations(source: Source, cube: Cube, month: str, org: str | None) -> Iterator[Any]:
+    """The month's conversations that pass the `$match` of the pass, oldest first, streamed."""
+    from .periods import months_ending
+
+    one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
+    with translate_errors(source.db):
+        cursor = (
+            source.db.requests.find(match_stage(one, source.config, org), FIELDS)
+            .sort("createdAt", 1)
+            .max_time_ms(QUERY_TIMEOUT_MS)
+            .batch_size(2_000)
+        )
+        yield from cursor
+
+
+def statement_html(cube: Cube, org_id: str, name: str, month: str) -> str:
+    """One customer's page: its own numbers only (no other organization, not even the list of
+    excluded ones)."""
+    history = platform_table(cube, "month").filter(pl.col("id") == org_id)
+    agents = organization_table(cube, org_id, "month")
+    bks = table_buckets(cube, "month")
+    label = next(b.label for b in bks if b.key == month)
+    count = int(history[month].item())
+    counted = (
+        f"Counted: billable conversations ({cube.rule}), by conversation start date, in "
+        f"{cube.range.timezone} time. Data as of {cube.read_at.isoformat()}."
+    )
+    figures = [f"{count:,} billable conversations"]
+    if cube.users is not None:
+        users = cube.users.filter(
+            (pl.col("org_id") == org_id) & (pl.col("agent_id") == ALL) & (pl.col("bucket") == month)
+        )["users"].to_list()
+        figures.append(f"{users[0] if users else 0:,} end users")
+    rate = handoff_rates(cube, by="org_id").get((org_id, month))
+    if rate is not None:
+        figures.append(f"{rate:.1%} of agent conversations handed to a human")
+    quality = agent_quality(cube, org_id)
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(name)}, {escape(label)}'
+        f'</title></head><body style="{render.FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
+        f"<h1>Usage statement: {escape(name)}, {escape(label)}</h1>"
+        f'<p style="{render.FONT}font-size:13px;color:#444;">{escape(counted)}</p>'
+        f"<h2>{escape('; '.join(figures))}</h2>"
+        "<p>The conversations behind this number are listed in conversations.csv and "
+        "conversations.xlsx beside this page.</p>"
+        f"<h2>The last {len(bks)} months</h2>{render.usage_table(history, cube, 'month')}"
+        f"<h2>By agent</h2>{render.usage_table(agents, cube, 'month', first='Agent')}"
+        + (
+            render.frame_table(
+                quality,
+                {
+                    "agent": "Agent",
+                    "conversations": "Conversations",
+                    "handoff_rate": "Hand-off rate",
+                    "depth_avg": "Average depth",
+                },  # fmt: skip
+                percent_columns=("handoff_rate",),
+                decimals={"depth_avg": "{:.2f}"},
+            )
+            if "handoffs" in cube.metrics
+            else ""
+        )
+        + "</body></html>"
+    )
