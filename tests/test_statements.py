@@ -1,6 +1,7 @@
 """Customer statements: the rows the billing rule counts, each customer's folder alone."""
 
 import csv
+import json
 import zipfile
 from datetime import date
 from typing import Any
@@ -118,3 +119,56 @@ def test_a_formula_like_agent_name_stays_text(made: Any) -> None:
         )
     assert "<f>" not in sheet  # no formula cell anywhere
     assert "HYPERLINK" in strings  # the name is there, as a string
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def test_each_customer_is_emailed_its_own_statement_once(made: Any) -> None:
+    import email
+    from email import policy
+
+    from aiosmtpd.controller import Controller
+
+    from usage_lib.embedded import free_port
+    from usage_lib.smtp import Smtp
+    from usage_lib.statements import send_statement
+
+    data, statements, _, _ = made
+    names = {str(o["_id"]): o["name"] for o in data.organizations}
+    first, second = statements[0], statements[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        smtp = Smtp("127.0.0.1", controller.port, "none")
+        for s, to in ((first, ["a@one.example"]), (second, ["b@two.example"])):
+            assert send_statement(s, "usage@example.com", to, smtp)[0] == "sent"
+        assert (
+            send_statement(first, "usage@example.com", ["a@one.example"], smtp)[0] == "already sent"
+        )
+        assert (
+            send_statement(first, "usage@example.com", ["a@one.example"], smtp, force=True)[0]
+            == "sent"
+        )
+    finally:
+        controller.stop()
+    assert [m[0] for m in inbox.messages] == [
+        ["a@one.example"],
+        ["b@two.example"],
+        ["a@one.example"],
+    ]
+    message = email.message_from_bytes(inbox.messages[1][1], policy=policy.default)
+    assert second.name in message["Subject"] and f"{second.conversations:,}" in message["Subject"]
+    attached = {p.get_filename() for p in message.iter_attachments()}
+    assert attached == {"conversations.csv", "conversations.xlsx"}
+    raw = inbox.messages[1][1].decode("utf-8", "replace")
+    assert not [n for o, n in names.items() if o != second.org_id and n in raw]  # its own alone
+    sent = json.loads((first.folder / "manifest.json").read_text())["sent"]
+    assert [r["recipients"] for r in sent] == [["a@one.example"], ["a@one.example"]]

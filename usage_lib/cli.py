@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _pack_options(st)
     st.add_argument("--org", metavar="ID", help="one organization (default: every customer)")
+    st.add_argument(
+        "--email",
+        action="store_true",
+        help="then email each [[customer]] its own statement (once per month and recipient list)",
+    )
+    st.add_argument("--force", action="store_true", help="with --email: send again")
     _common(st)
 
     b = sub.add_parser(
@@ -420,20 +426,40 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_statements(args: argparse.Namespace) -> int:
     from .periods import month_key, report_month
-    from .statements import write_statements
+    from .smtp import MailError, Smtp
+    from .statements import send_statement, write_statements
 
     config = _config(args)
     month = month_key(args.month)
     org = check_object_id(args.org, "org") if args.org else None
     out = _out(args)
+    smtp = None
+    if args.email:  # checked before any work is done
+        if not config.customers:
+            raise ConfigError("customer", "no [[customer]] tables (id, to) in the config")
+        if not config.email_from:
+            raise ConfigError("email.from", "no sender; set it under [email] in the config")
+        smtp = Smtp.from_env()
+        if smtp is None:
+            raise ConfigError("USAGE_SMTP_HOST", "not set: configure SMTP in the environment")
     made = write_statements(_open(args, config, anchor=report_month(month)), month, out, org)
     if org is not None and not made:
         raise ConfigError("org", f"{org} has no billable conversations in {month}")
-    if not args.quiet:
-        for s in made:
-            print(
-                f"{s.name}: {s.conversations:,} billable conversations, {s.rows:,} rows -> {s.folder}"
+    for s in made:
+        if not args.quiet:
+            print(f"{s.name}: {s.conversations:,} billable conversations, {s.rows:,} rows")
+            print(f"  -> {s.folder}")
+        if smtp is None or config.email_from is None or s.org_id not in config.customers:
+            continue
+        try:
+            status, record = send_statement(
+                s, config.email_from, config.customers[s.org_id], smtp, args.force
             )
+        except MailError as exc:
+            print(f"usage-report: statement of {s.name} not sent: {exc}", file=sys.stderr)
+            return EXIT_MAIL
+        if status == "already sent" or not args.quiet:
+            print(f"  {status} to {', '.join(record['recipients'])} ({record['sent_at']})")
     return EXIT_OK
 
 

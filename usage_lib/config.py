@@ -83,6 +83,7 @@ class Config:
     mongodb_uri: str | None = field(default=None, repr=False)
     source: Path | None = None
     reconcile: Reconcile | None = None
+    customers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # org id -> recipients
 
     @property
     def excluded_ids(self) -> tuple[str, ...]:
@@ -94,6 +95,7 @@ _ALLOWED: dict[str, set[str]] = {
     "report": {"timezone", "months", "jobs"},
     "email": {"from", "to"},
     "exclude": {"id", "name", "reason"},
+    "customer": {"id", "to"},
     "reconcile": {
         "csv",
         "collection",
@@ -153,7 +155,8 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
             _check_keys({key: None}, "config")
         if key not in _ALLOWED:
             raise ConfigError(
-                key, "unknown section (allowed: billing, exclude, report, email, reconcile)"
+                key,
+                "unknown section (allowed: billing, exclude, report, email, reconcile, customer)",
             )
     billing = data.get("billing", {})
     report = data.get("report", {})
@@ -221,7 +224,32 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         email_to=tuple(email_to),
         source=source,
         reconcile=_reconcile(data.get("reconcile"), source),
+        customers=_customers(data.get("customer", [])),
     )
+
+
+def _customers(tables: Any) -> dict[str, tuple[str, ...]]:
+    """[[customer]] tables: the addresses each customer's statement is emailed to."""
+    if not isinstance(tables, list):
+        raise ConfigError("customer", "expected [[customer]] tables")
+    found: dict[str, tuple[str, ...]] = {}
+    for i, item in enumerate(tables):
+        key = f"customer[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(key, "expected a table with id and to")
+        _check_keys(item, "customer")
+        org = check_object_id(item.get("id"), f"{key}.id")
+        to = item.get("to")
+        if (
+            not isinstance(to, list)
+            or not to
+            or any(not isinstance(a, str) or "@" not in a for a in to)
+        ):
+            raise ConfigError(f"{key}.to", f"expected a list of email addresses, got {to!r}")
+        if org in found:
+            raise ConfigError(f"{key}.id", f"{org} is listed twice")
+        found[org] = tuple(to)
+    return found
 
 
 def _reconcile(table: Any, source: Path | None) -> Reconcile | None:

@@ -9,10 +9,14 @@ XLSX as they arrive, so memory stays flat however large the month is.
 from __future__ import annotations
 
 import csv
+import os
 import re
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from html import escape
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,12 +24,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from . import render
+from . import pack, render
 from .adoption import agent_quality, handoff_rates
 from .cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube, agent_of, is_test, match_stage, org_key
 from .db import QUERY_TIMEOUT_MS, translate_errors
+from .mail import readdress
 from .metrics import ALL
 from .periods import parse_month
+from .smtp import Smtp, deliver
 from .source import Source, month_cube
 from .tables import organization_table, platform_table, table_buckets
 
@@ -103,7 +109,32 @@ def write_statements(
     )
     zone = ZoneInfo(cube.range.timezone)
     root = out / month / "customers"
-    folders = {o: root / f"{slug(n)}-{o}" for o, n in customers.items()}
+    finals = {o: root / f"{slug(n)}-{o}" for o, n in customers.items()}
+    folders = {o: f.with_name(f".{f.name}.tmp-{os.getpid()}") for o, f in finals.items()}
+    with ExitStack() as cleanup:  # a failed run leaves the statements as they were
+        for folder in folders.values():
+            cleanup.callback(shutil.rmtree, folder, True)
+        _write_rows(source, cube, month, org, customers, agents, zone, folders)
+        made = []
+        for o, name in customers.items():
+            count = int(table.filter(pl.col("id") == o)[month].item())
+            (folders[o] / "statement.html").write_text(
+                statement_html(cube, o, name, month), encoding="utf-8"
+            )
+            made.append(_publish(folders[o], finals[o], month, o, name, count, cube))
+    return made
+
+
+def _write_rows(
+    source: Source,
+    cube: Cube,
+    month: str,
+    org: str | None,
+    customers: dict[str, str],
+    agents: dict[str, str],
+    zone: ZoneInfo,
+    folders: dict[str, Path],
+) -> None:
     with ExitStack() as stack:
         writers = {o: _Writer(folders[o], stack) for o in customers}
         for doc in _conversations(source, cube, month, org):
@@ -123,14 +154,86 @@ def write_statements(
                     "yes" if agent and isinstance(humans, list) and humans else "no",
                 ]
             )
-    made = []
-    for o, name in customers.items():
-        count = int(table.filter(pl.col("id") == o)[month].item())
-        (folders[o] / "statement.html").write_text(
-            statement_html(cube, o, name, month), encoding="utf-8"
-        )
-        made.append(Statement(o, name, folders[o], count, writers[o].rows))
-    return made
+        rows = {o: w.rows for o, w in writers.items()}
+    for o, n in rows.items():
+        (folders[o] / ".rows").write_text(str(n))
+
+
+def _publish(
+    staged: Path, final: Path, month: str, org: str, name: str, count: int, cube: Cube
+) -> Statement:
+    """Swap the staged folder in, keeping the record of the emails already sent."""
+    rows = int((staged / ".rows").read_text())
+    (staged / ".rows").unlink()
+    with pack.lock(final.parent, final.name):
+        sent = pack.read_manifest(final).get("sent", []) if (final / pack.MANIFEST).exists() else []
+        manifest = {
+            "month": month,
+            "organization": {"id": org, "name": name},
+            "conversations": count,
+            "rows": rows,
+            "data_as_of": cube.read_at.isoformat(),
+            "sent": sent,
+        }
+        pack.write_manifest(staged, manifest)
+        old = final.with_name(f".{final.name}.previous-{os.getpid()}")
+        if final.exists():
+            final.rename(old)
+        staged.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    return Statement(org, name, final, count, rows)
+
+
+def send_statement(
+    statement: Statement, sender: str, recipients: Sequence[str], smtp: Smtp, force: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """Email one customer its statement, once per month and recipient list (recorded in the
+    folder's manifest.json only once sent); ("sent" | "already sent", record)."""
+    folder = statement.folder
+    with pack.lock(folder.parent, folder.name):
+        manifest = pack.read_manifest(folder)
+        earlier = pack.already_sent(manifest, recipients)
+        if earlier and not force:
+            return "already sent", earlier
+        message = statement_message(statement, manifest["month"], sender, recipients)
+        deliver(message, smtp, sender, recipients)
+        record = {
+            "message_id": str(message["Message-ID"]),
+            "recipients": list(recipients),
+            "sent_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "subject": str(message["Subject"]),
+        }
+        pack.record_sent(folder, record)
+        return "sent", record
+
+
+def statement_message(
+    statement: Statement, month: str, sender: str, recipients: Sequence[str]
+) -> EmailMessage:
+    year, m = parse_month(month, "month")
+    label = date(year, m, 1).strftime("%b %Y")
+    message = EmailMessage()
+    message["Subject"] = (
+        f"Usage statement, {statement.name}, {label}: {statement.conversations:,} billable conversations"
+    )
+    message.set_content(
+        f"Your usage statement for {label}: {statement.conversations:,} billable conversations.\n"
+        "The conversations behind this number are attached as conversations.csv and "
+        "conversations.xlsx.\n"
+    )
+    html = (statement.folder / "statement.html").read_text(encoding="utf-8")
+    message.add_alternative(html, subtype="html")
+    for name, subtype in (
+        ("conversations.csv", "csv"),
+        ("conversations.xlsx", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ):
+        maintype = "text" if subtype == "csv" else "application"
+        data = (statement.folder / name).read_bytes()
+        if maintype == "text":
+            message.add_attachment(data.decode("utf-8"), subtype=subtype, filename=name)
+        else:
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return readdress(message, sender, recipients)
 
 
 def _conversations(source: Source, cube: Cube, month: str, org: str | None) -> Iterator[Any]:
