@@ -17,6 +17,7 @@ import shutil
 import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from email.message import Message
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,18 @@ def record_sent(pack: Path, record: dict[str, Any]) -> None:
     """Add a sending to the manifest (the caller holds the month's lock)."""
     manifest = read_manifest(pack)
     write_manifest(pack, {**manifest, "sent": [*manifest.get("sent", []), record]})
+
+
+def record_message(pack: Path, message: Message, recipients: Sequence[str]) -> dict[str, Any]:
+    """Record a message just sent: its id, recipients, time and subject."""
+    record = {
+        "message_id": str(message["Message-ID"]),
+        "recipients": list(recipients),
+        "sent_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "subject": str(message["Subject"]),
+    }
+    record_sent(pack, record)
+    return record
 
 
 def _addresses(recipients: Sequence[str]) -> frozenset[str]:

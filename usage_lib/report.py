@@ -190,13 +190,7 @@ def send_pack(
         if smtp is None:
             raise ConfigError("USAGE_SMTP_HOST", "not set: configure SMTP, or make a dry run")
         deliver(message, smtp, sender, recipients)
-        record = {
-            "message_id": str(message["Message-ID"]),
-            "recipients": list(recipients),
-            "sent_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "subject": str(message["Subject"]),
-        }
-        pack.record_sent(folder, record)
+        record = pack.record_message(folder, message, recipients)
         return Sending("sent", record)
 
 

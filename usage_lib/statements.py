@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from email.message import EmailMessage
 from html import escape
 from pathlib import Path
@@ -197,13 +197,7 @@ def send_statement(
             return "already sent", earlier
         message = statement_message(statement, manifest["month"], sender, recipients)
         deliver(message, smtp, sender, recipients)
-        record = {
-            "message_id": str(message["Message-ID"]),
-            "recipients": list(recipients),
-            "sent_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "subject": str(message["Subject"]),
-        }
-        pack.record_sent(folder, record)
+        record = pack.record_message(folder, message, recipients)
         return "sent", record
 
 
