@@ -393,3 +393,18 @@ def test_csv_and_text_show_every_metric(
 def test_bad_metrics_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["table", "--config", str(env), "--metrics", "users,visits"]) == 2
     assert "--metrics: 'users,visits' is not a list of metrics" in capsys.readouterr().err
+
+
+def test_every_command_and_flag_is_in_the_readme() -> None:
+    import argparse
+
+    from usage_lib.cli import build_parser
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        assert f"usage-report {name}" in readme, name
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in readme, f"{name} {flag}"
