@@ -77,12 +77,13 @@ NOTEBOOKS = {
         ),
         new_code_cell(
             PARAMS
-            + '\nreconciliation_path = ""  # set by `usage-report run` when [reconcile] is configured',
+            + '\nreconciliation_path = ""  # set by `usage-report run` when [reconcile] is configured'
+            + '\nreconciliation_error = ""  # set by `usage-report run` when billing could not be read',
             metadata={"tags": ["parameters"]},
         ),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
-        new_code_cell("nb.show(nb.reconciliation(reconciliation_path))"),
+        new_code_cell("nb.show(nb.reconciliation(reconciliation_path, reconciliation_error))"),
     ],
     "4_data_checks": [
         new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),

@@ -82,7 +82,7 @@ def headline(cube: Cube, month: str) -> Headline:
     per_org = monthly(cube)
     earlier = per_org.filter(pl.col("month") < month)["org_id"].to_list()
     new = per_org.filter((pl.col("month") == month) & ~pl.col("org_id").is_in(earlier))
-    users = platform_users(cube)
+    users = month_users(cube)
     rates = handoff_rates(cube)
     before_key = None if before is None else before["month"]
     return Headline(
@@ -94,21 +94,20 @@ def headline(cube: Cube, month: str) -> Headline:
         active_organizations=row["active_organizations"],
         active_agents=row["active_agents"],
         new_organizations=tuple(sorted(new["org_name"].to_list())) if i > 0 else (),
-        users=users.get(month),
-        previous_users=users.get(before_key) if before_key else None,
+        users=users.get((ALL, month)),
+        previous_users=users.get((ALL, before_key)) if before_key else None,
         handoff_rate=rates.get(month),
         previous_handoff_rate=rates.get(before_key) if before_key else None,
     )
 
 
-def platform_users(cube: Cube) -> dict[str, int]:
-    """Distinct end users of the whole platform per month (empty if the cube has none)."""
+def month_users(cube: Cube) -> dict[tuple[str, str], int]:
+    """Distinct end users per (organization id, or ALL for the platform; month), as the pass
+    counted them (empty if it did not)."""
     if cube.users is None or cube.users_granularity != "month":
         return {}
-    every = cube.users.filter(
-        (pl.col("org_id") == ALL) & (pl.col("agent_id") == ALL) & (pl.col("bucket") != ALL)
-    )
-    return dict(zip(every["bucket"].to_list(), every["users"].to_list(), strict=True))
+    rows = cube.users.filter((pl.col("agent_id") == ALL) & (pl.col("bucket") != ALL))
+    return {(r["org_id"], r["bucket"]): r["users"] for r in rows.iter_rows(named=True)}
 
 
 def handoff_rates(cube: Cube, by: str | None = None) -> dict[Any, float]:
@@ -136,10 +135,7 @@ def engagement(cube: Cube, month: str) -> pl.DataFrame:
     before = keys[keys.index(month) - 1] if keys.index(month) > 0 else None
     per_org = monthly(cube).filter(pl.col("month") == month)
     rates = handoff_rates(cube, by="org_id")
-    users: dict[tuple[str, str], int] = {}
-    if cube.users is not None and cube.users_granularity == "month":
-        u = cube.users.filter((pl.col("agent_id") == ALL) & (pl.col("org_id") != ALL))
-        users = {(r["org_id"], r["bucket"]): r["users"] for r in u.iter_rows(named=True)}
+    users = month_users(cube)
     rows = []
     for r in per_org.sort(["n", "org_name"], descending=[True, False]).iter_rows(named=True):
         org = r["org_id"]

@@ -22,6 +22,12 @@ def _labels(cube: Cube) -> dict[str, str]:
     return {b.key: b.label for b in table_buckets(cube, "month")}
 
 
+def _labelled(cube: Cube, frame: pl.DataFrame) -> pl.DataFrame:
+    """`month` keys (YYYY-MM) as the cube's month labels (Sep 2026)."""
+    labels = _labels(cube)
+    return frame.with_columns(pl.col("month").replace_strict(labels, default=pl.col("month")))
+
+
 def test_mode_months(cube: Cube) -> Finding:
     """Organization-months whose qualifying conversations were all in test mode."""
     labels = _labels(cube)
@@ -153,13 +159,8 @@ def restated(cube: Cube, restatements: pl.DataFrame | None) -> Finding:
             pl.DataFrame(),
             False,
         )
-    labels = _labels(cube)
-    frame = restatements.select(
-        "organization",
-        pl.col("month").replace_strict(labels, default=pl.col("month")).alias("month"),
-        "published",
-        "now",
-        "change",
+    frame = _labelled(cube, restatements).select(
+        "organization", "month", "published", "now", "change"
     )
     if frame.height == 0:
         sentence = "Every month that an earlier pack published counts the same today."
@@ -185,15 +186,8 @@ def reconciled(cube: Cube, frame: pl.DataFrame | None, error: str, tolerance: fl
     """Counted against billed (`reconcile.compare`), or why the billed side was not read."""
     if frame is None:
         return Finding("Reconciliation with billing", f"Not done: {error}.", pl.DataFrame(), True)
-    labels = _labels(cube)
-    shown = frame.select(
-        "organization",
-        pl.col("month").replace_strict(labels, default=pl.col("month")).alias("month"),
-        "counted",
-        "billed",
-        "difference",
-        "percent",
-        "status",
+    shown = _labelled(cube, frame).select(
+        "organization", "month", "counted", "billed", "difference", "percent", "status"
     )
     flagged = shown.filter(pl.col("status") != "ok")
     beyond = flagged.filter(pl.col("status") == "beyond tolerance").height

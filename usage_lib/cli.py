@@ -243,7 +243,7 @@ def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
 def cmd_table(args: argparse.Namespace) -> int:
     from .cube import UNASSIGNED, UNATTRIBUTED, query_cube
     from .formats import dumps, table_csv, table_json, table_text
-    from .metrics import LEVELS, Reading, Users, parse_metrics
+    from .metrics import LEVELS, TITLES, Reading, Users, parse_metrics
     from .periods import buckets, choose_granularity
     from .render import counted_text
     from .tables import Scope, usage_table, usage_totals
@@ -285,20 +285,12 @@ def cmd_table(args: argparse.Namespace) -> int:
         sys.stdout.write(table_csv(tables))
     else:
         for i, m in enumerate(metrics):
-            title = f"{METRIC_TITLES[m]} {what}, {rng.describe()}"
+            title = f"{TITLES[m]} {what}, {rng.describe()}"
             footer = counted_text(cube, metrics) if i == len(metrics) - 1 else ""
             sys.stdout.write(table_text(tables[m], bks, title, footer, sums[m]))
     if tables[metrics[0]].height == 0:
         print("No billable conversations in this range for this selection.", file=sys.stderr)
     return EXIT_OK
-
-
-METRIC_TITLES = {
-    "conversations": "Billable conversations",
-    "users": "End users (distinct)",
-    "depth_avg": "Average depth (message turns)",
-    "handoffs": "Hand-offs to a human",
-}
 
 
 def _org_name(cube: Cube, org: str) -> str:

@@ -22,7 +22,7 @@ from pymongo.database import Database
 
 from .config import Config, Exclusion
 from .db import LOOKUP_TIMEOUT_MS, QUERY_TIMEOUT_MS, translate_errors
-from .metrics import ALL, COUNT_ONLY, METRICS, Reading, users_stages
+from .metrics import ALL, COUNT_ONLY, Reading, users_stages
 from .periods import DateRange
 
 Grain = Literal["day", "month"]
@@ -328,9 +328,6 @@ def query_cube(
     if reading.users is not None:  # one document: the grouped rows and the users' counts
         rows, users = rows[0]["cube"], _users_frame(rows[0]["users"])
     frame = lookup_names(db, _to_frame(rows, rng, config)).sort(["org_id", "agent_id", "day"])
-    read = tuple(m for m in METRICS if m == "conversations" or reading.details)
-    if reading.users is None:
-        read = tuple(m for m in read if m != "users")
     return Cube(
         frame,
         rng,
@@ -338,7 +335,7 @@ def query_cube(
         config.exclusions,
         read_at,
         grain,
-        metrics=read,
+        metrics=reading.metrics,
         users=users,
         users_granularity=None if reading.users is None else reading.users.granularity,
     )

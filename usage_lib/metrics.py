@@ -26,6 +26,12 @@ from .config import ConfigError
 METRICS = ("conversations", "users", "depth_avg", "handoffs")
 ALL = "*"  # in a users key: every organization, every agent, or the whole range
 
+TITLES = {
+    "conversations": "Billable conversations",
+    "users": "End users (distinct)",
+    "depth_avg": "Average depth (message turns)",
+    "handoffs": "Hand-offs to a human",
+}
 MEANINGS = {
     "conversations": "conversations: how many",
     "users": "end users: distinct requesters (counted, not added, across buckets and rows)",
@@ -80,6 +86,13 @@ class Reading:
     def of(cls, metrics: Sequence[str], users: Users | None = None) -> Reading:
         details = any(m in ("depth_avg", "handoffs", "users") for m in metrics)
         return cls(details, users if "users" in metrics else None)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics a cube read this way can show."""
+        if not self.details:
+            return ("conversations",)
+        return tuple(m for m in METRICS if m != "users" or self.users is not None)
 
 
 COUNT_ONLY = Reading()

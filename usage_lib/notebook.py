@@ -34,16 +34,15 @@ def restatements(path: str = "") -> pl.DataFrame | None:
     return pl.read_parquet(path) if path else None
 
 
-def reconciliation(path: str = "") -> str:
+def reconciliation(path: str = "", error: str = "") -> str:
     """The reconciliation page's body: the table the report run wrote, or why there is none."""
     from .render import reconciliation_html
 
-    if not path:
-        return reconciliation_html(None, "not configured: add a [reconcile] table to the config")
-    if path.endswith(".txt"):
-        with open(path, encoding="utf-8") as handle:
-            return reconciliation_html(None, handle.read())
-    return reconciliation_html(pl.read_parquet(path), "")
+    if path:
+        return reconciliation_html(pl.read_parquet(path), "")
+    return reconciliation_html(
+        None, error or "not configured: add a [reconcile] table to the config"
+    )
 
 
 def show(html: str) -> None:

@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from . import __version__, pack, render
 from .checks import Finding, reconciled
 from .config import ConfigError
+from .cube import Cube
 from .digest import Digest
 from .mail import Letter, compose, parse, readdress
 from .reconcile import ReconcileError, compare, read_billed
@@ -66,20 +69,12 @@ def make_pack(
         cube_path = cube.save(staging / "cube.parquet")
         data_s = time.perf_counter() - started
         log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
-        now = published(cube, source.key)
-        earlier = pack.publications(out)
-        restated = restatements(now, earlier) if earlier else None
-        restated_path = staging / "restatements.parquet"
-        if restated is not None:
-            restated.write_parquet(restated_path)
-        reconciliation, reconciled_path, warnings = _reconcile(source, now, cube, staging)
-
+        compared = _compare(source, cube, out, staging)
         parameters = {
             "month": month,
             "cube_path": str(cube_path.resolve()),
             "config_path": "",
-            "restatements_path": str(restated_path.resolve()) if restated is not None else "",
-            "reconciliation_path": reconciled_path,
+            **compared.parameters,
         }
         if source.config.reconcile is None:  # its page is in the pack only when configured
             notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
@@ -93,7 +88,7 @@ def make_pack(
             ) from None
         notebooks_s = time.perf_counter() - t0
 
-        digest = Digest.of(cube, month, restated, reconciliation)
+        digest = Digest.of(cube, month, compared.restated, compared.reconciliation)
         links = [(p.html, p.title) for p in pages]
         (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
         manifest = {
@@ -114,11 +109,7 @@ def make_pack(
             },
             **digest.figures(),
             "pages": [p.html for p in pages],
-            "published": now,  # per organization and month: what later packs compare with
-            "restatements": [] if restated is None else restated.to_dicts(),
-            "reconciliation": None
-            if reconciliation is None
-            else {"sentence": reconciliation.sentence, "flagged": reconciliation.frame.to_dicts()},
+            **compared.figures(),
         }
         pack.write_manifest(staging, manifest)
         letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)
@@ -126,34 +117,60 @@ def make_pack(
         message = compose(digest, letter, attachment, sender, recipients)
         pack.write_file(staging / pack.eml_name(month), bytes(message))
         final = pack.publish(staging, out, month)
-    return Pack(final, pack.read_manifest(final), warnings)
+    return Pack(final, pack.read_manifest(final), compared.warnings)
 
 
 RECONCILIATION_PAGE = "5_reconciliation"
 
 
-def _reconcile(
-    source: Source, now: dict[str, Any], cube: Any, staging: Path
-) -> tuple[Finding | None, str, tuple[str, ...]]:
-    """The reconciliation finding, the file its page reads, and a warning if the billed side
-    could not be read (the rest of the pack is made all the same)."""
+@dataclass(frozen=True)
+class _Comparisons:
+    """The month's counts against what earlier packs published and what was billed."""
+
+    published: dict[str, Any]  # per organization and month: what later packs compare with
+    restated: pl.DataFrame | None  # None: no earlier pack of the same data
+    reconciliation: Finding | None  # None: no [reconcile] configured
+    parameters: dict[str, str]  # the files (and the error) the notebooks read
+    warnings: tuple[str, ...]  # what was left out of an otherwise complete pack
+
+    def figures(self) -> dict[str, Any]:
+        """What the manifest records of them."""
+        r = self.reconciliation
+        return {
+            "published": self.published,
+            "restatements": [] if self.restated is None else self.restated.to_dicts(),
+            "reconciliation": None
+            if r is None
+            else {"sentence": r.sentence, "flagged": r.frame.to_dicts()},
+        }
+
+
+def _compare(source: Source, cube: Cube, out: Path, staging: Path) -> _Comparisons:
+    """Restatements against the packs in `out`, and the reconciliation with billing when it is
+    configured: a billed side that cannot be read is a warning, not a failed pack."""
+    now = published(cube, source.key)
+    earlier = pack.publications(out)
+    restated = restatements(now, earlier) if earlier else None
+    parameters = {"restatements_path": "", "reconciliation_path": "", "reconciliation_error": ""}
+    if restated is not None:
+        restated.write_parquet(staging / "restatements.parquet")
+        parameters["restatements_path"] = str((staging / "restatements.parquet").resolve())
     spec = source.config.reconcile
     if spec is None:
-        return None, "", ()
+        return _Comparisons(now, restated, None, parameters, ())
     try:
         names = {e.id: e.name for e in source.config.exclusions}
         frame = compare(now, read_billed(spec, source.db), spec.tolerance, names)
     except ReconcileError as exc:
         error = f"{spec.describe()}: {exc}"
-        (staging / "reconciliation.txt").write_text(error, encoding="utf-8")
-        return (
-            reconciled(cube, None, error, spec.tolerance),
-            str(staging.resolve() / "reconciliation.txt"),
-            (f"reconciliation not done: {error}",),
+        parameters["reconciliation_error"] = error
+        finding = reconciled(cube, None, error, spec.tolerance)
+        return _Comparisons(
+            now, restated, finding, parameters, (f"reconciliation not done: {error}",)
         )
-    path = staging / "reconciliation.parquet"
-    frame.write_parquet(path)
-    return reconciled(cube, frame, "", spec.tolerance), str(path.resolve()), ()
+    frame.write_parquet(staging / "reconciliation.parquet")
+    parameters["reconciliation_path"] = str((staging / "reconciliation.parquet").resolve())
+    return _Comparisons(now, restated, reconciled(cube, frame, "", spec.tolerance), parameters, ())
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,11 @@ XLSX as they arrive, so memory stays flat however large the month is.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from email.message import EmailMessage
 from html import escape
 from pathlib import Path
@@ -25,12 +23,11 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from . import pack, render
-from .adoption import agent_quality, handoff_rates
+from .adoption import agent_quality, handoff_rates, month_users
 from .cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube, agent_of, is_test, match_stage, org_key
 from .db import QUERY_TIMEOUT_MS, translate_errors
 from .mail import readdress
-from .metrics import ALL
-from .periods import parse_month
+from .periods import months_ending, parse_month
 from .smtp import Smtp, deliver
 from .source import Source, month_cube
 from .tables import organization_table, platform_table, table_buckets
@@ -96,47 +93,48 @@ def write_statements(
     source: Source, month: str, out: Path, org: str | None = None
 ) -> list[Statement]:
     """out/<month>/customers/<slug>-<id>/ for every organization with billable conversations
-    in `month` (or only `org`): statement.html, conversations.csv, conversations.xlsx."""
+    in `month` (or only `org`): statement.html, conversations.csv, conversations.xlsx and a
+    manifest. Each folder is staged and swapped in whole, keeping its record of sendings."""
     cube = month_cube(source, month)
-    table = platform_table(cube, "month")
-    customers = {
-        r["id"]: r["name"]
-        for r in table.iter_rows(named=True)
-        if r["id"] != UNASSIGNED and r[month] > 0 and (org is None or r["id"] == org.lower())
-    }
-    agents = dict(
-        zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
-    )
-    zone = ZoneInfo(cube.range.timezone)
+    table = platform_table(cube, "month").filter((pl.col("id") != UNASSIGNED) & (pl.col(month) > 0))
+    if org is not None:
+        table = table.filter(pl.col("id") == org.lower())
     root = out / month / "customers"
-    finals = {o: root / f"{slug(n)}-{o}" for o, n in customers.items()}
-    folders = {o: f.with_name(f".{f.name}.tmp-{os.getpid()}") for o, f in finals.items()}
-    with ExitStack() as cleanup:  # a failed run leaves the statements as they were
-        for folder in folders.values():
-            cleanup.callback(shutil.rmtree, folder, True)
-        _write_rows(source, cube, month, org, customers, agents, zone, folders)
+    with ExitStack() as stack:  # a failed run leaves the statements as they were
+        folders = {
+            r["id"]: stack.enter_context(pack.staging(root, f"{slug(r['name'])}-{r['id']}"))
+            for r in table.iter_rows(named=True)
+        }
+        rows = _write_rows(source, cube, month, org, folders)
         made = []
-        for o, name in customers.items():
-            count = int(table.filter(pl.col("id") == o)[month].item())
-            (folders[o] / "statement.html").write_text(
-                statement_html(cube, o, name, month), encoding="utf-8"
+        for history in table.iter_rows(named=True):
+            o, name, staged = history["id"], history["name"], folders[history["id"]]
+            (staged / "statement.html").write_text(
+                statement_html(cube, history, month), encoding="utf-8"
             )
-            made.append(_publish(folders[o], finals[o], month, o, name, count, cube))
+            manifest = {
+                "month": month,
+                "organization": {"id": o, "name": name},
+                "conversations": history[month],
+                "rows": rows[o],
+                "data_as_of": cube.read_at.isoformat(),
+            }
+            pack.write_manifest(staged, manifest)
+            final = pack.publish(staged, root, f"{slug(name)}-{o}")
+            made.append(Statement(o, name, final, history[month], rows[o]))
     return made
 
 
 def _write_rows(
-    source: Source,
-    cube: Cube,
-    month: str,
-    org: str | None,
-    customers: dict[str, str],
-    agents: dict[str, str],
-    zone: ZoneInfo,
-    folders: dict[str, Path],
-) -> None:
+    source: Source, cube: Cube, month: str, org: str | None, folders: dict[str, Path]
+) -> dict[str, int]:
+    """Stream the month's conversations into each customer's files; rows written per customer."""
+    agents = dict(
+        zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
+    )
+    zone = ZoneInfo(cube.range.timezone)
     with ExitStack() as stack:
-        writers = {o: _Writer(folders[o], stack) for o in customers}
+        writers = {o: _Writer(folder, stack) for o, folder in folders.items()}
         for doc in _conversations(source, cube, month, org):
             customer = org_key(doc.get("id_organization"))
             if customer not in writers or (source.config.rule.exclude_test_mode and is_test(doc)):
@@ -147,41 +145,14 @@ def _write_rows(
                 [
                     str(doc["_id"]),
                     str(doc.get("request_id") or ""),
-                    doc["createdAt"].replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).isoformat(),
+                    doc["createdAt"].replace(tzinfo=UTC).astimezone(zone).isoformat(),
                     agent or "",
                     agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
                     doc.get("depth"),
                     "yes" if agent and isinstance(humans, list) and humans else "no",
                 ]
             )
-        rows = {o: w.rows for o, w in writers.items()}
-    for o, n in rows.items():
-        (folders[o] / ".rows").write_text(str(n))
-
-
-def _publish(
-    staged: Path, final: Path, month: str, org: str, name: str, count: int, cube: Cube
-) -> Statement:
-    """Swap the staged folder in, keeping the record of the emails already sent."""
-    rows = int((staged / ".rows").read_text())
-    (staged / ".rows").unlink()
-    with pack.lock(final.parent, final.name):
-        sent = pack.read_manifest(final).get("sent", []) if (final / pack.MANIFEST).exists() else []
-        manifest = {
-            "month": month,
-            "organization": {"id": org, "name": name},
-            "conversations": count,
-            "rows": rows,
-            "data_as_of": cube.read_at.isoformat(),
-            "sent": sent,
-        }
-        pack.write_manifest(staged, manifest)
-        old = final.with_name(f".{final.name}.previous-{os.getpid()}")
-        if final.exists():
-            final.rename(old)
-        staged.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    return Statement(org, name, final, count, rows)
+        return {o: w.rows for o, w in writers.items()}
 
 
 def send_statement(
@@ -232,8 +203,6 @@ def statement_message(
 
 def _conversations(source: Source, cube: Cube, month: str, org: str | None) -> Iterator[Any]:
     """The month's conversations that pass the `$match` of the pass, oldest first, streamed."""
-    from .periods import months_ending
-
     one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
     with translate_errors(source.db):
         cursor = (
@@ -245,24 +214,21 @@ def _conversations(source: Source, cube: Cube, month: str, org: str | None) -> I
         yield from cursor
 
 
-def statement_html(cube: Cube, org_id: str, name: str, month: str) -> str:
-    """One customer's page: its own numbers only (no other organization, not even the list of
-    excluded ones)."""
-    history = platform_table(cube, "month").filter(pl.col("id") == org_id)
+def statement_html(cube: Cube, history: dict[str, Any], month: str) -> str:
+    """One customer's page, from its row of the platform table: its own numbers only (no
+    other organization, not even the list of excluded ones)."""
+    org_id, name, count = history["id"], history["name"], int(history[month])
     agents = organization_table(cube, org_id, "month")
     bks = table_buckets(cube, "month")
     label = next(b.label for b in bks if b.key == month)
-    count = int(history[month].item())
     counted = (
         f"Counted: billable conversations ({cube.rule}), by conversation start date, in "
         f"{cube.range.timezone} time. Data as of {cube.read_at.isoformat()}."
     )
     figures = [f"{count:,} billable conversations"]
-    if cube.users is not None:
-        users = cube.users.filter(
-            (pl.col("org_id") == org_id) & (pl.col("agent_id") == ALL) & (pl.col("bucket") == month)
-        )["users"].to_list()
-        figures.append(f"{users[0] if users else 0:,} end users")
+    users = month_users(cube)
+    if users:
+        figures.append(f"{users.get((org_id, month), 0):,} end users")
     rate = handoff_rates(cube, by="org_id").get((org_id, month))
     if rate is not None:
         figures.append(f"{rate:.1%} of agent conversations handed to a human")
@@ -275,7 +241,8 @@ def statement_html(cube: Cube, org_id: str, name: str, month: str) -> str:
         f"<h2>{escape('; '.join(figures))}</h2>"
         "<p>The conversations behind this number are listed in conversations.csv and "
         "conversations.xlsx beside this page.</p>"
-        f"<h2>The last {len(bks)} months</h2>{render.usage_table(history, cube, 'month')}"
+        f"<h2>The last {len(bks)} months</h2>"
+        f"{render.usage_table(pl.DataFrame([history]), cube, 'month')}"
         f"<h2>By agent</h2>{render.usage_table(agents, cube, 'month', first='Agent')}"
         + (
             render.frame_table(
