@@ -137,8 +137,8 @@ def test_an_unreadable_billing_source_leaves_the_rest_of_the_pack(
     made = make_pack(source, "2026-10", tmp_path / "out", report_notebooks(), "a@b.c", ["d@e.f"],
                      progress=False)  # fmt: skip
     assert made.warnings == (
-        f"reconciliation not done: reconcile.csv {tmp_path / 'nowhere.csv'}: "
-        f"{tmp_path / 'nowhere.csv'}: cannot be read (No such file or directory)",
+        f"reconciliation not done: {tmp_path / 'nowhere.csv'}: cannot be read "
+        "(No such file or directory)",
     )
     assert len(made.manifest["pages"]) == 5 and "index.html" in os.listdir(made.path)
     assert "Reconciliation not done" in (made.path / "5_reconciliation.html").read_text()

@@ -64,11 +64,6 @@ class Reconcile:
     value_field: str = "chat_conv_count"
     tolerance: float = 0.02
 
-    def describe(self) -> str:
-        if self.csv is not None:
-            return f"reconcile.csv {self.csv}"
-        return f"reconcile.collection {self.collection} ({self.value_field})"
-
 
 @dataclass(frozen=True)
 class Config:

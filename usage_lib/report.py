@@ -162,7 +162,7 @@ def _compare(source: Source, cube: Cube, out: Path, staging: Path) -> _Compariso
         names = {e.id: e.name for e in source.config.exclusions}
         frame = compare(now, read_billed(spec, source.db), spec.tolerance, names)
     except ReconcileError as exc:
-        error = f"{spec.describe()}: {exc}"
+        error = str(exc)  # names the file (and row) or the collection
         parameters["reconciliation_error"] = error
         finding = reconciled(cube, None, error, spec.tolerance)
         return _Comparisons(
