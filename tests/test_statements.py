@@ -15,7 +15,8 @@ from usage_lib.demo_data import generate
 from usage_lib.embedded import EmbeddedMongo, load
 from usage_lib.paths import EXAMPLE_CONFIG
 from usage_lib.source import Source
-from usage_lib.statements import safe, write_statements
+from usage_lib.formats import safe
+from usage_lib.statements import write_statements
 
 FORMULA_NAME = '=HYPERLINK("http://x","click")'
 

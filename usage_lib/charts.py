@@ -6,6 +6,7 @@ Static images open offline, in any mail client, and carry no data rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -13,6 +14,8 @@ import vl_convert as vlc
 
 from .adoption import activity
 from .cube import Cube
+from .metrics import TITLES
+from .periods import Bucket
 from .tables import platform_table, table_buckets
 
 OTHERS = "All others"
@@ -22,11 +25,15 @@ OTHERS = "All others"
 class Chart:
     """A chart with a text description (what nbval compares and what mail clients show as alt text)."""
 
-    chart: alt.TopLevelMixin
+    chart: alt.TopLevelMixin | dict[str, Any]  # an Altair chart, or a Vega-Lite spec
     description: str
 
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.chart if isinstance(self.chart, dict) else self.chart.to_dict()
+
     def png(self, scale: float = 2.0) -> bytes:
-        return bytes(vlc.vegalite_to_png(self.chart.to_json(), scale=scale))
+        return bytes(vlc.vegalite_to_png(self.spec, scale=scale))
 
     def _repr_mimebundle_(
         self, include: object = None, exclude: object = None
@@ -111,3 +118,68 @@ def adoption_chart(cube: Cube) -> Chart:
         .properties(width=520, height=220, title="Active organizations and agents per month")
     )
     return Chart(chart, "Lines: active organizations and active agents per month.")
+
+
+ADDITIVE = ("conversations", "handoffs")
+
+
+def view_chart(
+    table: pl.DataFrame,
+    bks: tuple[Bucket, ...],
+    grain: str,
+    metric: str,
+    kind: str = "Organization",
+    top: int = 6,
+    interactive: bool = False,
+) -> Chart:
+    """Lines of a usage table's first `top` rows over its buckets (plus All others, summed,
+    where the metric adds up); with `interactive`, tooltips for the live notebook.
+
+    Written as a Vega-Lite dict, not built through Altair's classes: it is redrawn on every
+    change in the explorer, and Altair's validation costs more than the data step."""
+    keys = [b.key for b in bks]
+    shown = table.head(top).select("name", *keys)
+    rest = table.slice(top)
+    if metric in ADDITIVE and rest.height:
+        others = rest.select(
+            pl.lit(f"{OTHERS} ({rest.height})").alias("name"), *[pl.col(k).sum() for k in keys]
+        )
+        shown = pl.concat([shown, others.cast(shown.schema)])
+    labels = {b.key: b.label for b in bks}
+    values = (
+        shown.unpivot(index="name", on=keys, variable_name="key", value_name="value")
+        .with_columns(pl.col("key").replace_strict(labels).alias("bucket"))
+        .select("name", "bucket", "value")
+        .to_dicts()
+    )
+    series = shown["name"].to_list()
+    title = TITLES[metric]
+    encoding: dict[str, object] = {
+        "x": {"field": "bucket", "type": "nominal", "sort": list(labels.values()), "title": None},
+        "y": {"field": "value", "type": "quantitative", "title": title},
+        "color": {"field": "name", "type": "nominal", "sort": series, "title": kind},
+    }
+    if interactive:
+        number = ",.2f" if metric == "depth_avg" else ","
+        encoding["tooltip"] = [
+            {"field": "name", "type": "nominal", "title": kind},
+            {"field": "bucket", "type": "nominal", "title": "Period"},
+            {"field": "value", "type": "quantitative", "title": title, "format": number},
+        ]
+    spec = {
+        "$schema": alt.SCHEMA_URL,
+        "title": f"{title} per {grain}",
+        "width": 560,
+        "height": 260,
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "encoding": encoding,
+    }
+    left_out = "" if metric in ADDITIVE or not rest.height else f"; {rest.height} more not drawn"
+    description = (
+        f"Lines: {title.lower()} per {grain}, {bks[0].label} to {bks[-1].label}, "
+        f"for {', '.join(series)}{left_out}."
+        if series and bks
+        else "No data."
+    )
+    return Chart(spec, description)

@@ -72,6 +72,7 @@ class Config:
     timezone: str = "UTC"
     months: int = 6
     jobs: int = 0  # notebooks of a pack run at once; 0: one per core
+    explore_months: int = 13  # full months the explorer loads (with the current month) in one pass
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     mongodb_db: str = "tiledesk"
@@ -87,7 +88,7 @@ class Config:
 
 _ALLOWED: dict[str, set[str]] = {
     "billing": {"statuses", "exclude_test_mode", "min_depth"},
-    "report": {"timezone", "months", "jobs"},
+    "report": {"timezone", "months", "jobs", "explore_months"},
     "email": {"from", "to"},
     "exclude": {"id", "name", "reason"},
     "customer": {"id", "to"},
@@ -201,6 +202,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     jobs = _typed(report, "jobs", int, "report", 0)
     if jobs < 0:
         raise ConfigError("report.jobs", f"must be 0 (one per core) or more, got {jobs}")
+    explore_months = _typed(report, "explore_months", int, "report", 13)
+    if not 1 <= explore_months <= 35:
+        raise ConfigError(
+            "report.explore_months", f"must be between 1 and 35, got {explore_months}"
+        )
 
     email_from = _typed(email, "from", str, "email", None)
     email_to = _typed(email, "to", list, "email", [])
@@ -215,6 +221,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         timezone=timezone,
         months=months,
         jobs=jobs,
+        explore_months=explore_months,
         email_from=email_from,
         email_to=tuple(email_to),
         source=source,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +83,24 @@ class Cube:
         }
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return path
+
+    def within(self, rng: DateRange) -> Cube:
+        """The days of `rng` as a cube of their own: a polars filter, no database call.
+
+        `rng` must lie inside this daily cube's range and zone. Distinct users, counted for
+        this cube's buckets, cannot be cut down, so the slice has none."""
+        if self.grain != "day" or rng.timezone != self.range.timezone:
+            raise ValueError(f"a {rng.timezone} range cannot be cut from this cube")
+        if rng.start < self.range.start or rng.end > self.range.end:
+            raise ValueError(f"{rng.describe()} is not inside {self.range.describe()}")
+        return replace(
+            self,
+            frame=self.frame.filter(pl.col("day").is_between(rng.start, rng.end)),
+            range=rng,
+            metrics=tuple(m for m in self.metrics if m != "users"),
+            users=None,
+            users_granularity=None,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Cube:

@@ -129,5 +129,47 @@ def table_text(
     return "\n".join(out) + "\n"
 
 
+FORMULA = ("=", "+", "-", "@")  # what makes a spreadsheet cell a formula
+
+
+def safe(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (customers name their agents)."""
+    return "'" + text if text.startswith(FORMULA) else text
+
+
+def view_csv(frame: pl.DataFrame) -> str:
+    """A table as shown (explore.Shown.on_screen) as CSV; names that look like formulas are
+    quoted with a leading apostrophe."""
+    texts = [c for c, kind in frame.schema.items() if kind == pl.String]
+    buffer = io.StringIO()
+    frame.with_columns(
+        [pl.col(c).map_elements(safe, return_dtype=pl.String) for c in texts]
+    ).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def view_xlsx(frame: pl.DataFrame, bks: tuple[Bucket, ...]) -> bytes:
+    """A table as shown as one XLSX sheet with the bucket labels as headers; every text cell
+    is written as text, never as a formula."""
+    import xlsxwriter
+
+    labels = {b.key: b.label for b in bks}
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
+    sheet = book.add_worksheet("usage")
+    bold = book.add_format({"bold": True})
+    for col, name in enumerate(frame.columns):
+        sheet.write_string(0, col, labels.get(name, name), bold)
+    for r, row in enumerate(frame.iter_rows(), start=1):
+        for col, value in enumerate(row):
+            if isinstance(value, str):
+                sheet.write_string(r, col, value)
+            elif value is not None:
+                sheet.write_number(r, col, value)
+    sheet.set_column(1, 1, 32)
+    book.close()
+    return out.getvalue()
+
+
 def dumps(payload: Any) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

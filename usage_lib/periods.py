@@ -8,6 +8,7 @@ monthly and weekly figures come exactly from a daily cube.
 from __future__ import annotations
 
 import calendar
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -75,6 +76,10 @@ def parse_month(text: str, key: str = "month") -> tuple[int, int]:
 
 
 def today_in(timezone: str) -> date:
+    """Today in the zone, or the day $USAGE_AS_OF pins (reproducible pages and tests)."""
+    pinned = os.environ.get("USAGE_AS_OF")
+    if pinned:
+        return parse_date(pinned, "USAGE_AS_OF")
     return datetime.now(ZoneInfo(check_timezone(timezone))).date()
 
 

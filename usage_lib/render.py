@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ import polars as pl
 from .adoption import Headline, activity, agent_quality, engagement, movers, starters
 from .checks import Finding
 from .cube import UNATTRIBUTED_NAME, Cube
-from .metrics import MEANINGS
+from .metrics import MEANINGS, TITLES
 from .tables import (
     KEY_COLUMNS,
     organization_table,
@@ -22,6 +22,7 @@ from .tables import (
 
 if TYPE_CHECKING:
     from .digest import Digest
+    from .explore import Shown
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
 TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"
@@ -46,9 +47,14 @@ def percent(value: float | None, signed: bool = False) -> str:
 
 
 def usage_table(
-    table: pl.DataFrame, cube: Cube, granularity: str = "auto", first: str = "Organization"
+    table: pl.DataFrame,
+    cube: Cube,
+    granularity: str = "auto",
+    first: str = "Organization",
+    sums: Mapping[str, int | float | None] | None = None,
 ) -> str:
-    """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals row."""
+    """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals
+    row: `sums` (from `usage_totals`), else the column sums."""
     labels = {b.key: b.label for b in table_buckets(cube, granularity)}
     keys = [c for c in table.columns if c not in (*KEY_COLUMNS, "total")]
     head = f'<th style="{TH_LEFT}">{escape(first)}</th>' + "".join(
@@ -56,7 +62,7 @@ def usage_table(
     )
     head += f'<th style="{TH}">Total</th>'
     rows = []
-    for r in with_totals_row(table).iter_rows(named=True):
+    for r in with_totals_row(table, sums=sums).iter_rows(named=True):
         extra = TOTAL if r["type"] == "total" else ""
         cells = "".join(f'<td style="{TD}{extra}">{number(r[k])}</td>' for k in keys)
         rows.append(
@@ -284,3 +290,40 @@ def index_page(d: Digest, pages: list[tuple[str, str]]) -> str:
         f"<h1>Usage report, {escape(label)}</h1>{counted_line(d.cube)}{headline_cards(d.headline)}"
         f"<h2>Pages</h2><ul>{links}</ul></body></html>"
     )
+
+
+def view_html(views: Shown | Sequence[Shown], chart_png: bytes | None = None) -> str:
+    """An explorer view as static HTML (the page and the widget's fallback): per metric the
+    platform table, the open organization's agents and the chosen agent's row; the chart;
+    the "Counted:" line."""
+    import base64
+
+    views = [views] if not isinstance(views, Sequence) else list(views)
+    parts = []
+    for s in views:
+        title = TITLES[s.view.metric]
+        grain = s.granularity
+        parts.append(
+            f'<h3 style="{FONT}margin:14px 0 2px 0;">{escape(title)} by organization, per {grain}</h3>'
+        )
+        parts.append(usage_table(s.platform, s.cube, grain, "Organization", s.platform_totals))
+        if s.agents is not None:
+            parts.append(
+                f'<h4 style="{FONT}margin:8px 0 2px 0;">Agents of {escape(s.org_name)}</h4>'
+            )
+            parts.append(usage_table(s.agents, s.cube, grain, "Agent", s.agents_totals))
+        if s.agent is not None and s.agent.height:
+            name = escape(str(s.agent["name"][0]))
+            parts.append(
+                f'<h4 style="{FONT}margin:8px 0 2px 0;">{name} in {escape(s.org_name)}</h4>'
+            )
+            parts.append(usage_table(s.agent, s.cube, grain, "Agent"))
+    if chart_png is not None:
+        data = base64.b64encode(chart_png).decode()
+        parts.append(
+            f'<img alt="trend chart" style="max-width:100%;" src="data:image/png;base64,{data}">'
+        )
+    first = views[0]
+    counted = counted_text(first.cube, [s.view.metric for s in views])
+    parts.append(f'<p style="{FONT}font-size:13px;color:#444;">{escape(counted)}</p>')
+    return "".join(parts)

@@ -26,6 +26,7 @@ from . import pack, render
 from .adoption import agent_quality, handoff_rates, month_users
 from .cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube, agent_of, is_test, match_stage, org_key
 from .db import QUERY_TIMEOUT_MS, translate_errors
+from .formats import safe
 from .mail import readdress
 from .periods import months_ending, parse_month
 from .smtp import Smtp, deliver
@@ -35,12 +36,6 @@ from .tables import organization_table, platform_table, table_buckets
 COLUMNS = ["_id", "request_id", "started", "agent_id", "agent", "depth", "handed_off"]
 FIELDS = {"request_id": 1, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1,
           "participantsBots": 1, "participantsAgents": 1, "depth": 1, "isTestMode": 1}  # fmt: skip
-FORMULA = ("=", "+", "-", "@")
-
-
-def safe(text: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (customers name their agents)."""
-    return "'" + text if text.startswith(FORMULA) else text
 
 
 def slug(name: str) -> str:

@@ -1,0 +1,345 @@
+"""The explorer in JupyterLab: `ul.explore(src)`.
+
+Controls are ipywidgets (the standard ones, which JupyterLab 4 renders with no extension
+to install); the table is a small anywidget, because its rows must answer clicks (an
+organization opens its agents below it, an agent shows its own row) and anywidget gives
+that with one ES module and no build step; the chart is Altair's own `JupyterChart`
+(itself an anywidget), offline, with tooltips. Every change is handled by `Explorer`
+(explore.py): a polars step inside the loaded window, a said-so pass outside it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+from typing import Any
+
+import altair as alt
+import anywidget
+import ipywidgets as w
+import traitlets as t
+
+from . import charts, formats, render
+from .config import ConfigError
+from .explore import PRESETS, Explorer, Shown, View
+from .metrics import METRICS, TITLES
+from .periods import GRANULARITIES
+from .source import Source
+
+ZONES = ("UTC", "Europe/Rome", "Europe/London", "America/New_York", "America/Los_Angeles",
+         "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney")  # fmt: skip
+
+_ESM = """
+function number(v) {
+  if (v === null || v === undefined || v === 0) return "–";
+  return Number.isInteger(v) ? v.toLocaleString("en-US")
+    : v.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+}
+function render({ model, el }) {
+  const draw = () => {
+    const table = document.createElement("table");
+    table.className = "usage-explorer";
+    const head = table.createTHead().insertRow();
+    for (const label of [model.get("first"), ...model.get("labels"), "Total"]) {
+      const th = document.createElement("th");
+      th.textContent = label;
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const row of model.get("rows")) {
+      const tr = body.insertRow();
+      tr.dataset.id = row.id;
+      tr.dataset.kind = row.kind;
+      tr.className = row.kind + (row.open ? " open" : "") + (row.chosen ? " chosen" : "");
+      const name = tr.insertCell();
+      const mark = row.kind === "organization" ? (row.open ? "▾ " : "▸ ") : "";
+      name.textContent = mark + row.name;
+      for (const v of [...row.values, row.total]) {
+        const td = tr.insertCell();
+        td.textContent = number(v);
+      }
+      if (row.kind === "organization") {
+        tr.title = row.open ? "Close its agents" : "Open its agents";
+        tr.onclick = () => {
+          model.set("org", row.open ? "" : row.id);
+          model.set("agent", "");
+          model.save_changes();
+        };
+      } else if (row.kind === "agent") {
+        tr.title = row.chosen ? "Back to the organization" : "Show this agent's own row";
+        tr.onclick = () => {
+          model.set("agent", row.chosen ? "" : row.id);
+          model.save_changes();
+        };
+      }
+    }
+    const bar = document.createElement("div");
+    bar.className = "usage-downloads";
+    bar.append("Download this table: ");
+    for (const kind of ["csv", "xlsx"]) {
+      const button = document.createElement("button");
+      button.textContent = kind.toUpperCase();
+      button.dataset.download = kind;
+      button.onclick = () => model.send({ download: kind });
+      bar.appendChild(button);
+    }
+    el.replaceChildren(table, bar);
+  };
+  model.on("msg:custom", (msg, buffers) => {
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
+    link.download = msg.file;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  });
+  draw();
+  model.on("change:rows", draw);
+}
+export default { render };
+"""
+
+_CSS = """
+.usage-explorer { border-collapse: collapse; font-size: 13px; margin: 6px 0 10px 0; }
+.usage-explorer th { padding: 4px 8px; border-bottom: 2px solid #444; text-align: right;
+  white-space: nowrap; }
+.usage-explorer th:first-child, .usage-explorer td:first-child { text-align: left; }
+.usage-explorer td { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: right;
+  white-space: nowrap; }
+.usage-explorer tr.organization, .usage-explorer tr.agent { cursor: pointer; }
+.usage-explorer tr.organization:hover, .usage-explorer tr.agent:hover { background: #eef3fb; }
+.usage-explorer tr.open { background: #e3ecf9; font-weight: 600; }
+.usage-explorer tr.agent td:first-child { padding-left: 28px; color: #333; }
+.usage-explorer tr.agent { background: #f7f9fc; }
+.usage-explorer tr.chosen { outline: 2px solid #3b6fc4; }
+.usage-explorer tr.total td { font-weight: bold; border-top: 2px solid #444; }
+.usage-downloads { font-size: 13px; }
+.usage-downloads button { margin-left: 6px; }
+"""
+
+
+class UsageTable(anywidget.AnyWidget):  # type: ignore[misc]
+    """The platform table with the open organization's agents inline; `org` and `agent` are
+    what the analyst clicked ("" for none)."""
+
+    _esm = _ESM
+    _css = _CSS
+    first = t.Unicode("Organization").tag(sync=True)
+    labels = t.List(t.Unicode()).tag(sync=True)
+    rows = t.List(t.Dict()).tag(sync=True)
+    org = t.Unicode("").tag(sync=True)
+    agent = t.Unicode("").tag(sync=True)
+
+
+def table_rows(shown: Shown) -> list[dict[str, Any]]:
+    """The table widget's rows: organizations, the open one's agents after it, the totals."""
+    keys = [b.key for b in shown.buckets]
+    rows: list[dict[str, Any]] = []
+    for org in shown.platform.iter_rows(named=True):
+        is_open = org["id"] == shown.view.org
+        rows.append(_row(org, keys, "organization", open=is_open))
+        if is_open and shown.agents is not None:
+            for agent in shown.agents.iter_rows(named=True):
+                chosen = agent["id"] == shown.view.agent
+                rows.append(_row(agent, keys, "agent", chosen=chosen))
+    total = {"id": "total", "name": "Total"} | shown.platform_totals
+    rows.append(_row(total, keys, "total"))
+    return rows
+
+
+def _row(values: dict[str, Any], keys: list[str], kind: str, **flags: bool) -> dict[str, Any]:
+    return {
+        "id": values["id"],
+        "name": values["name"],
+        "kind": kind,
+        "values": [values[k] for k in keys],
+        "total": values["total"],
+        **flags,
+    }
+
+
+class ExplorerWidget(w.VBox):  # type: ignore[misc]
+    """Presets, a custom range, granularity, zone and metric driving the table, the chart,
+    the "Counted:" line and the downloads. `explorer.passes` counts database passes."""
+
+    def __init__(self, explorer: Explorer, view: View | None = None) -> None:
+        self.explorer = explorer
+        view = (view or View()).checked()
+        zone = explorer.zone(view)
+        rng = explorer.range_of(view)
+        self.preset = w.Dropdown(
+            options=[(label, key) for key, label in PRESETS.items()],
+            value=view.preset if view.preset in PRESETS else "custom",
+            description="Range",
+        )
+        months = explorer.config.months
+        self.preset.options = [
+            (f"Last {months} full months" if k == "last_months" else label, k)
+            for label, k in self.preset.options
+        ]
+        self.start = w.DatePicker(value=rng.start, description="From")
+        self.end = w.DatePicker(value=rng.end, description="To")
+        self.granularity = w.Dropdown(
+            options=list(GRANULARITIES), value=view.granularity, description="Buckets"
+        )
+        self.zone = w.Combobox(
+            value=zone, options=list(dict.fromkeys((zone, *ZONES))), description="Zone"
+        )
+        self.metric = w.Dropdown(
+            options=[(TITLES[m], m) for m in METRICS], value=view.metric, description="Metric"
+        )
+        self.table = UsageTable(org=view.org or "", agent=view.agent or "")
+        self.status = w.HTML()
+        self.counted = w.HTML()
+        self.chart = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"actions": False})
+        self.shown: Shown | None = None
+        self._quiet = False
+        narrow = w.Layout(width="220px")
+        for control in (self.preset, self.start, self.end, self.granularity, self.zone):
+            control.layout = narrow
+        self.metric.layout = w.Layout(width="300px")
+        super().__init__(
+            [
+                w.HBox([self.preset, self.start, self.end]),
+                w.HBox([self.granularity, self.zone, self.metric]),
+                self.status,
+                self.counted,
+                self.table,
+                self.chart,
+            ]
+        )
+        for control in (self.preset, self.granularity, self.zone, self.metric):
+            control.observe(self._changed, "value")
+        for picker in (self.start, self.end):
+            picker.observe(self._dates, "value")
+        self.table.observe(self._changed, ["org", "agent"])
+        self.table.on_msg(self._send_download)
+        self.refresh()
+
+    # -- what the controls say ------------------------------------------------------------
+
+    def view(self) -> View:
+        preset = self.preset.value
+        return View(
+            preset,
+            self.start.value if preset == "custom" else None,
+            self.end.value if preset == "custom" else None,
+            self.granularity.value,
+            self.zone.value.strip() or None,
+            self.metric.value,
+            self.table.org or None,
+            self.table.agent or None,
+        )
+
+    def _dates(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        with self._hold():
+            self.preset.value = "custom"
+        self.refresh()
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        if not self._quiet:
+            self.refresh()
+
+    def _hold(self) -> _Hold:
+        return _Hold(self)
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Show the controls' view; say first when it costs a pass; errors in one line."""
+        view = self.view()
+        try:
+            pending = self.explorer.pending(view)
+            if pending:
+                self.status.value = _status(f"⏳ {pending}", "#7a5b00")
+            shown = self.explorer.show(view)
+        except ConfigError as exc:
+            self.status.value = _status(f"{exc.key}: {exc.problem}", "#b00020")
+            return
+        self.show(shown)
+
+    def show(self, shown: Shown) -> None:
+        self.shown = shown
+        with self._hold():
+            if shown.view.preset != "custom":
+                self.start.value, self.end.value = shown.range.start, shown.range.end
+        notes = " ".join(shown.notes)
+        passes = f"{self.explorer.passes} database pass{'es' if self.explorer.passes != 1 else ''} so far."
+        self.status.value = _status(f"{notes} {passes}".strip(), "#555")
+        self.counted.value = render.note(render.counted_text(shown.cube, [shown.view.metric]))
+        self.table.labels = [b.label for b in shown.buckets]
+        self.table.rows = table_rows(shown)
+        table, kind = shown.chart_table()
+        chart = charts.view_chart(
+            table, shown.buckets, shown.granularity, shown.view.metric, kind, interactive=True
+        )
+        self.chart.spec = chart.spec
+
+    def download(self, kind: str) -> tuple[str, str, bytes]:
+        """The table on screen as a file: (name, MIME type, bytes); made when asked for."""
+        assert self.shown is not None
+        return download(self.shown, kind)
+
+    def _send_download(self, _: object, content: dict[str, Any], buffers: object) -> None:
+        if self.shown is not None and content.get("download") in ("csv", "xlsx"):
+            name, mime, payload = self.download(content["download"])
+            self.table.send({"file": name, "mime": mime}, buffers=[payload])
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget, and the view as static HTML where no widget can be drawn (an
+        exported notebook; what nbval compares)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if self.shown is not None:
+            data["text/html"] = render.view_html(self.shown)
+            data["text/plain"] = f"Usage explorer: {self.shown.range.describe()}"
+        return bundle
+
+
+class _Hold:
+    """Set controls without each change re-showing the view."""
+
+    def __init__(self, widget: ExplorerWidget) -> None:
+        self.widget = widget
+
+    def __enter__(self) -> None:
+        self.widget._quiet = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.widget._quiet = False
+
+
+def _status(text: str, color: str) -> str:
+    return f'<div style="{render.FONT}font-size:12px;color:{color};">{escape(text)}</div>'
+
+
+def download(shown: Shown, kind: str) -> tuple[str, str, bytes]:
+    """The view's table as shown (`Shown.on_screen`), as CSV or XLSX."""
+    frame = shown.on_screen()
+    stem = f"usage-{shown.view.metric}-{shown.range.start}-{shown.range.end}"
+    if kind == "csv":
+        return f"{stem}.csv", "text/csv", formats.view_csv(frame).encode()
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return f"{stem}.xlsx", mime, formats.view_xlsx(frame, shown.buckets)
+
+
+def explore(
+    source: Source,
+    org: str | None = None,
+    agent: str | None = None,
+    as_of: date | str | None = None,
+    view: View | None = None,
+) -> ExplorerWidget:
+    """The explorer on `source` (`ul.connect()`); the first view loads the window (one pass).
+
+    It opens on the platform's last full months, or, given `org` (and `agent`), on that
+    organization's agents over the last 30 days; `view` sets everything. `as_of` pins the
+    day the presets count back from (default: today in the zone)."""
+    from .periods import parse_date
+
+    alt.JupyterChart.enable_offline()  # the chart draws with no network
+    day = parse_date(as_of, "as_of") if isinstance(as_of, str) else as_of
+    if view is None:
+        view = View("last_30_days", org=org, agent=agent) if org or agent else View()
+    return ExplorerWidget(Explorer(source, as_of=day), view)
