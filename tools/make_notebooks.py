@@ -99,6 +99,41 @@ NOTEBOOKS = {
             "nb.show(ul.render.findings(ul.checks.all_checks(cube, restated)))"
         ),
     ],
+    "explore": [
+        new_markdown_cell(
+            "# Usage explorer\nBillable conversations (or another metric) per organization; "
+            "click an organization to open its agents, an agent to see its own row. Pick a "
+            "range, the buckets, the zone and the metric above the table; download what is "
+            "shown as CSV or XLSX below it. Views inside the loaded window answer at once; "
+            "the explorer says when a change needs a pass over the database."
+        ),
+        new_code_cell(
+            "# Parameters (literals only; secrets come from the environment)\n"
+            'start = ""  # YYYY-MM-DD, with end: a custom range\n'
+            'end = ""  # YYYY-MM-DD, included\n'
+            "last_days = 0  # instead: the last N days including today\n"
+            'granularity = "auto"  # auto (over 31 days months, 8-31 weeks, else days), month, week, day\n'
+            'tz = ""  # IANA time zone; empty: the config\'s\n'
+            'org = ""  # an organization id: open its agents (default range: the last 30 days)\n'
+            'metrics = "conversations"  # comma-separated: conversations, users, depth_avg, handoffs; or all\n'
+            'as_of = ""  # YYYY-MM-DD the presets count back from; empty: today ($USAGE_AS_OF pins it)\n'
+            "interactive = True  # False: the static page (`usage-report page`)\n"
+            'cube_path = ""  # set by `usage-report page`: the cube it read\n'
+            'config_path = ""  # a TOML config; empty: $USAGE_CONFIG or the defaults',
+            metadata={"tags": ["parameters"]},
+        ),
+        new_code_cell(
+            "from usage_lib import notebook as nb\n\n"
+            "views = nb.views(start, end, last_days, granularity, tz, org, metrics)"
+        ),
+        new_code_cell(
+            "# The live explorer in JupyterLab; `usage-report page` runs this notebook for a static page.\n"
+            "if interactive:\n"
+            "    display(nb.explorer(views, as_of, config_path))\n"
+            "else:\n"
+            "    nb.page(views, cube_path, config_path, as_of)"
+        ),
+    ],
 }
 
 

@@ -155,7 +155,13 @@ def view_chart(
     series = shown["name"].to_list()
     title = TITLES[metric]
     encoding: dict[str, object] = {
-        "x": {"field": "bucket", "type": "nominal", "sort": list(labels.values()), "title": None},
+        "x": {
+            "field": "bucket",
+            "type": "nominal",
+            "sort": list(labels.values()),
+            "title": None,
+            "axis": {"labelAngle": 0 if len(bks) <= 8 else -45},
+        },
         "y": {"field": "value", "type": "quantitative", "title": title},
         "color": {"field": "name", "type": "nominal", "sort": series, "title": kind},
     }

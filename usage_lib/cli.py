@@ -102,6 +102,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(t)
 
+    pg = sub.add_parser(
+        "page", help="write any explorer view as one self-contained HTML page (opens offline)"
+    )
+    pg.add_argument("--start", metavar="YYYY-MM-DD")
+    pg.add_argument("--end", metavar="YYYY-MM-DD")
+    pg.add_argument("--last-days", type=int, metavar="N", help="the last N days including today")
+    pg.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="the day the default range is relative to"
+    )
+    pg.add_argument("--granularity", choices=GRANULARITIES, default="auto")
+    pg.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
+    pg.add_argument(
+        "--org", metavar="ID", help="also show this organization's agents (default range: 30 days)"
+    )
+    pg.add_argument(
+        "--metrics",
+        default="conversations",
+        metavar="LIST",
+        help="as for table (default: conversations)",
+    )
+    pg.add_argument(
+        "--out",
+        metavar="FILE",
+        help="the page (default: views/usage-<start>-<end>.html in the reports folder)",
+    )
+    pg.add_argument("--quiet", action="store_true", help="print nothing on success")
+    _common(pg)
+
     r = sub.add_parser("run", help="make the monthly report pack (HTML) in reports/<YYYY-MM>/")
     _pack_options(r)
     r.add_argument(
@@ -182,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="your working copy of the notebooks, made once and never overwritten "
         "(default: the checkout's notebooks/, or ./usage-notebooks when installed)",
+    )
+    lab.add_argument(
+        "jupyter_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- ARGS",
+        help="passed on to `jupyter lab` (for example -- --no-browser --port 8890)",
     )
     _as_of_option(lab)
     _common(lab)
@@ -290,6 +324,68 @@ def cmd_table(args: argparse.Namespace) -> int:
             sys.stdout.write(table_text(tables[m], bks, title, footer, sums[m]))
     if tables[metrics[0]].height == 0:
         print("No billable conversations in this range for this selection.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_page(args: argparse.Namespace) -> int:
+    """The explorer notebook run headless for one view: the same pass as `table`, then the
+    page, written whole or not at all."""
+    import tempfile
+
+    from .explore import page_cube, page_views, range_of
+    from .pack import write_file
+    from .paths import notebook_dir, reports_dir
+    from .periods import parse_date
+    from .runner import NotebookFailed, run_notebooks
+
+    if args.last_days is not None and args.last_days < 1:
+        raise ConfigError("last_days", f"must be 1 or more, got {args.last_days}")
+    views = page_views(
+        args.start or "",
+        args.end or "",
+        args.last_days or 0,
+        args.granularity,
+        args.tz or "",
+        args.org or "",
+        args.metrics,
+    )
+    config = _config(args)
+    as_of = parse_date(args.as_of, "as_of") if args.as_of else None
+    rng = range_of(views[0], config, as_of)
+    out = (
+        Path(args.out)
+        if args.out
+        else reports_dir() / "views" / f"usage-{rng.start}-{rng.end}.html"
+    )
+    if out.is_dir():
+        raise ConfigError("--out", f"{out} is a folder; give the page's file name")
+    src = _open(args, config, _as_of_anchor(args))
+    cube = page_cube(src, views, as_of)
+    notebook = notebook_dir() / "explore.ipynb"
+    with tempfile.TemporaryDirectory(prefix="usage-page-") as tmp:
+        cube.save(Path(tmp) / "cube.parquet")
+        parameters = {
+            "start": args.start or "",
+            "end": args.end or "",
+            "last_days": args.last_days or 0,
+            "granularity": args.granularity,
+            "tz": args.tz or "",
+            "org": args.org or "",
+            "metrics": args.metrics,
+            "as_of": args.as_of or "",
+            "interactive": False,
+            "cube_path": str(Path(tmp) / "cube.parquet"),
+            "config_path": str(config.source or ""),
+        }
+        try:
+            run_notebooks([notebook], Path(tmp), parameters, 1, lambda _: None)
+        except NotebookFailed as exc:
+            print(f"usage-report: the page failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_file(out, (Path(tmp) / "explore.html").read_bytes())
+    if not args.quiet:
+        print(out)
     return EXIT_OK
 
 
@@ -514,7 +610,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     servers cannot share a folder)."""
     import subprocess
 
-    from .paths import EXAMPLE_CONFIG, checkout, notebook_dir
+    from .paths import EXAMPLE_CONFIG, TEMPLATES, checkout, notebook_dir
     from .runner import ensure_kernel
 
     config = _config(args)
@@ -528,9 +624,16 @@ def cmd_lab(args: argparse.Namespace) -> int:
             USAGE_MONGODB_DB="tiledesk",
             USAGE_CONFIG=str(config.source or EXAMPLE_CONFIG),
         )
+    # Opens on the explorer; no news-feed question (the announcements plugin is disabled by a
+    # page_config.json on the config path, beside the analyst's own settings).
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+        [str(TEMPLATES / "jupyter"), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
+    )
     lab = Path(sys.executable).with_name("jupyter")
     command = [str(lab), "lab", "--notebook-dir", str(folder)]
     command += ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI machines
+    command += [arg for arg in args.jupyter_args if arg != "--"]
+    command += [str(folder / "explore.ipynb")] if (folder / "explore.ipynb").exists() else []
     if checkout() is None or folder != notebook_dir():
         print(f"JupyterLab on {folder}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
@@ -586,6 +689,7 @@ def cmd_example_config(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "table": cmd_table,
+    "page": cmd_page,
     "run": cmd_run,
     "send": cmd_send,
     "statements": cmd_statements,

@@ -14,7 +14,7 @@ show what `Explorer.show` returns.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import polars as pl
@@ -192,11 +192,7 @@ class Explorer:
         return self.as_of or today_in(zone)
 
     def range_of(self, view: View) -> DateRange:
-        zone = self.zone(view)
-        if view.preset == "custom":
-            assert view.start is not None and view.end is not None
-            return DateRange(view.start, view.end, zone)
-        return preset_range(view.preset, self.today(zone), zone, self.config.months)
+        return range_of(view, self.config, self.today(self.zone(view)))
 
     def window(self, zone: str) -> DateRange:
         """The days the first pass reads: `explore_months` full months and this month."""
@@ -257,52 +253,65 @@ class Explorer:
         """The view's tables: a polars step when the window (or a kept cube) holds it."""
         view = view.checked()
         cube, notes = self.cube_for(view)
-        rng = cube.range
-        grain = choose_granularity(rng, view.granularity)
-        metric = view.metric
-        platform = usage_table(cube, Scope("platform"), grain, metric)
-        shown = Shown(
-            view,
-            rng,
-            grain,
-            buckets(rng, grain),
-            cube,
-            platform,
-            usage_totals(cube, Scope("platform"), grain, metric),
-            notes=notes,
-        )
-        if view.org is None:
-            return shown
-        org = Scope("organization", view.org)
-        agents = usage_table(cube, org, grain, metric)
-        agent = None
-        if view.agent is not None:
-            agent = usage_table(cube, Scope("agent", view.org, view.agent), grain, metric)
-        return Shown(
-            **{
-                **shown.__dict__,
-                "agents": agents,
-                "agents_totals": usage_totals(cube, org, grain, metric),
-                "agent": agent,
-            }
-        )
+        return cut(cube, view, notes)
+
+
+def range_of(view: View, config: Config, today: date | None = None) -> DateRange:
+    """The days a (checked) view covers, in its zone (else the config's)."""
+    zone = view.timezone or config.timezone
+    if view.preset == "custom":
+        assert view.start is not None and view.end is not None
+        return DateRange(view.start, view.end, zone)
+    return preset_range(view.preset, today or today_in(zone), zone, config.months)
+
+
+def cut(cube: Cube, view: View, notes: tuple[str, ...] = ()) -> Shown:
+    """A view's tables from a cube over exactly its range (polars only)."""
+    rng = cube.range
+    grain = choose_granularity(rng, view.granularity)
+    metric = view.metric
+    platform = Scope("platform")
+    shown = Shown(
+        view,
+        rng,
+        grain,
+        buckets(rng, grain),
+        cube,
+        usage_table(cube, platform, grain, metric),
+        usage_totals(cube, platform, grain, metric),
+        notes=notes,
+    )
+    if view.org is None:
+        return shown
+    org = Scope("organization", view.org)
+    agent = None
+    if view.agent is not None:
+        agent = usage_table(cube, Scope("agent", view.org, view.agent), grain, metric)
+    return replace(
+        shown,
+        agents=usage_table(cube, org, grain, metric),
+        agents_totals=usage_totals(cube, org, grain, metric),
+        agent=agent,
+    )
 
 
 def _notes(note: str | None) -> tuple[str, ...]:
     return () if note is None else (note,)
 
 
-def page_view(
+def page_views(
     start: str = "",
     end: str = "",
     last_days: int = 0,
     granularity: str = "auto",
     timezone: str = "",
     org: str = "",
-    metric: str = "conversations",
-) -> View:
-    """A view from the page's parameters (the flags of `usage-report page`): a custom range,
-    the last N days, or the default (the last full months)."""
+    metrics: str = "conversations",
+) -> list[View]:
+    """The views of a page (the flags of `usage-report page`), one per metric: a custom
+    range, the last N days, or the explorer's default (the last full months; the last 30
+    days for an organization)."""
+    from .metrics import parse_metrics
     from .periods import parse_date
 
     if last_days and (start or end):
@@ -311,13 +320,25 @@ def page_view(
         raise ConfigError("range", "give both start and end, or neither")
     if last_days < 0:
         raise ConfigError("last_days", f"must be 1 or more, got {last_days}")
-    preset = "custom" if start else f"last_{last_days}_days" if last_days else "last_months"
-    return View(
-        preset,
-        parse_date(start, "start") if start else None,
-        parse_date(end, "end") if end else None,
-        granularity,
-        timezone or None,
-        metric,
-        org or None,
-    ).checked()
+    default = "last_30_days" if org else "last_months"
+    preset = "custom" if start else f"last_{last_days}_days" if last_days else default
+    return [
+        View(
+            preset,
+            parse_date(start, "start") if start else None,
+            parse_date(end, "end") if end else None,
+            granularity,
+            timezone or None,
+            metric,
+            org or None,
+        ).checked()
+        for metric in parse_metrics(metrics)
+    ]
+
+
+def page_cube(source: Source, views: list[View], as_of: date | None = None) -> Cube:
+    """The one pass a page needs: its range, its metrics, distinct users for its buckets."""
+    rng = range_of(views[0], source.config, as_of)
+    users = Users(choose_granularity(rng, views[0].granularity), USERS_LEVELS)
+    reading = Reading.of([v.metric for v in views], users)
+    return query_cube(source.db, rng, source.config, reading=reading)

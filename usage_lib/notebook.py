@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from IPython.display import HTML, display
 
 from .adoption import months_of
 from .cube import Cube
+from .explore import View, cut, page_cube, page_views
 from .periods import month_key
 
-__all__ = ["month_key", "reconciliation", "report_cube", "restatements", "show"]
+__all__ = [
+    "explorer",
+    "month_key",
+    "page",
+    "reconciliation",
+    "report_cube",
+    "restatements",
+    "show",
+    "views",
+]
 
 
 def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
@@ -43,6 +55,49 @@ def reconciliation(path: str = "", error: str = "") -> str:
     return reconciliation_html(
         None, error or "not configured: add a [reconcile] table to the config"
     )
+
+
+def views(
+    start: str = "",
+    end: str = "",
+    last_days: int = 0,
+    granularity: str = "auto",
+    tz: str = "",
+    org: str = "",
+    metrics: str = "conversations",
+) -> list[View]:
+    """The explorer notebook's parameters as views, one per metric (errors name the setting)."""
+    return page_views(start, end, last_days, granularity, tz, org, metrics)
+
+
+def explorer(views: list[View], as_of: str = "", config_path: str = "") -> Any:
+    """The live explorer on the configured (or demo) database, opened on the first view."""
+    from .source import connect
+    from .widget import explore
+
+    source = connect(config_path or None, as_of=as_of or None, quiet=True)
+    return explore(source, as_of=as_of or None, view=views[0])
+
+
+def page(views: list[View], cube_path: str = "", config_path: str = "", as_of: str = "") -> None:
+    """The views as a static page (`usage-report page`): from the cube the command read, or
+    read here; the tables, the chart of the first metric, the "Counted:" line."""
+    from .charts import view_chart
+    from .periods import parse_date
+    from .render import view_html
+
+    if cube_path:
+        cube = Cube.load(cube_path)
+    else:
+        from .source import connect
+
+        day = parse_date(as_of, "as_of") if as_of else None
+        cube = page_cube(connect(config_path or None, as_of=day, quiet=True), views, day)
+    shown = [cut(cube, v) for v in views]
+    table, kind = shown[0].chart_table()
+    first = shown[0]
+    chart = view_chart(table, first.buckets, first.granularity, first.view.metric, kind)
+    show(view_html(shown, chart.png()))
 
 
 def show(html: str) -> None:
