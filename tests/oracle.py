@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -116,7 +117,11 @@ def metrics(
         return {
             "conversations": len(group),
             "users": len({u for u in map(user_of, group) if u is not None}),
-            "depth_avg": round(sum(d["depth"] for d in group) / len(group), 2),
+            "depth_avg": float(
+                (Decimal(sum(d["depth"] for d in group)) / len(group)).quantize(
+                    Decimal("0.01"), ROUND_HALF_UP
+                )
+            ),
             "handoffs": sum(1 for d in group if handed_off(d)),
         }
 

@@ -101,11 +101,10 @@ NOTEBOOKS = {
     ],
     "explore": [
         new_markdown_cell(
-            "# Usage explorer\nBillable conversations (or another metric) per organization; "
-            "click an organization to open its agents, an agent to see its own row. Pick a "
-            "range, the buckets, the zone and the metric above the table; download what is "
-            "shown as CSV or XLSX below it. Views inside the loaded window answer at once; "
-            "the explorer says when a change needs a pass over the database."
+            "# Usage explorer\nBillable conversations (or another metric) per organization and "
+            "agent, for any range. Live in JupyterLab: pick a range, the buckets, the zone and "
+            "the metric; click an organization to open its agents, an agent for its own row; "
+            "download the table shown. `usage-report page` runs this notebook for one view."
         ),
         new_code_cell(
             "# Parameters (literals only; secrets come from the environment)\n"

@@ -5,7 +5,7 @@ All of them count billable conversations only (the billing rule and the exclusio
 - conversations: how many;
 - users: distinct end users (`requester`; an ObjectId and its hex string are one user,
   a missing one is none). Not additive: every total is its own distinct count;
-- depth_avg: the mean `depth`, to 2 decimals; none without conversations;
+- depth_avg: the mean `depth`, to 2 decimals (half up, exactly); none without conversations;
 - handoffs: conversations attributed to an agent in which a human agent took part
   (`participantsAgents` not empty). Additive.
 

@@ -303,9 +303,8 @@ def view_html(views: Shown | Sequence[Shown], chart_png: bytes | None = None) ->
     for s in views:
         title = TITLES[s.view.metric]
         grain = s.granularity
-        parts.append(
-            f'<h3 style="{FONT}margin:14px 0 2px 0;">{escape(title)} by organization, per {grain}</h3>'
-        )
+        heading = f"{title} by organization, per {grain}, {s.range.describe()}"
+        parts.append(f'<h3 style="{FONT}margin:14px 0 2px 0;">{escape(heading)}</h3>')
         parts.append(usage_table(s.platform, s.cube, grain, "Organization", s.platform_totals))
         if s.agents is not None:
             parts.append(

@@ -137,7 +137,14 @@ def metric_value(metric: str) -> pl.Expr:
     if metric == "depth_avg":
         return (
             pl.when(pl.col("depth_n") > 0)
-            .then((pl.col("depth_sum") / pl.col("depth_n")).round(2))
+            # to 2 decimals, half up, in exact integer arithmetic (a float mean of 5.175 is
+            # 5.17499..., which a float rounding would take down)
+            .then(
+                (
+                    ((pl.col("depth_sum") * 200 + pl.col("depth_n")) // (pl.col("depth_n") * 2))
+                    / 100
+                ).round(2)  # the nearest float to those cents
+            )
             .otherwise(None)
         )
     raise ConfigError("metric", f"{metric!r} is not one of {', '.join(METRICS)}")

@@ -166,16 +166,15 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         view = (view or View()).checked()
         zone = explorer.zone(view)
         rng = explorer.range_of(view)
+        months = explorer.config.months
         self.preset = w.Dropdown(
-            options=[(label, key) for key, label in PRESETS.items()],
+            options=[
+                (f"Last {months} full months" if key == "last_months" else label, key)
+                for key, label in PRESETS.items()
+            ],
             value=view.preset if view.preset in PRESETS else "custom",
             description="Range",
         )
-        months = explorer.config.months
-        self.preset.options = [
-            (f"Last {months} full months" if k == "last_months" else label, k)
-            for label, k in self.preset.options
-        ]
         self.start = w.DatePicker(value=rng.start, description="From")
         self.end = w.DatePicker(value=rng.end, description="To")
         self.granularity = w.Dropdown(
@@ -211,7 +210,8 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
             control.observe(self._changed, "value")
         for picker in (self.start, self.end):
             picker.observe(self._dates, "value")
-        self.table.observe(self._changed, ["org", "agent"])
+        self.table.observe(self._org_changed, "org")
+        self.table.observe(self._changed, "agent")
         self.table.on_msg(self._send_download)
         self.refresh()
 
@@ -236,6 +236,12 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         with self._hold():
             self.preset.value = "custom"
         self.refresh()
+
+    def _org_changed(self, change: dict[str, Any]) -> None:
+        """Another organization (or none): its agent choice goes with the old one."""
+        with self._hold():
+            self.table.agent = ""
+        self._changed(change)
 
     def _changed(self, change: dict[str, Any]) -> None:
         if not self._quiet:
