@@ -117,6 +117,18 @@ def trap_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, A
     return docs
 
 
+@pytest.fixture
+def env(mongo: EmbeddedMongo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI on the trap database: its URI in the environment, a config excluding one
+    organization."""
+    config = tmp_path / "usage.toml"
+    config.write_text(f'[[exclude]]\nid = "{EXCLUDED_ORG}"\nname = "Internal"\nreason = "staff"\n')
+    monkeypatch.setenv("USAGE_MONGODB_URI", mongo.uri)
+    monkeypatch.setenv("USAGE_MONGODB_DB", "traps")
+    monkeypatch.delenv("USAGE_CONFIG", raising=False)
+    return config
+
+
 @pytest.fixture(scope="session")
 def traps(
     client: MongoClient[dict[str, Any]],

@@ -18,16 +18,6 @@ from usage_lib.cli import main
 BIN = Path(sys.executable).with_name("usage-report")
 
 
-@pytest.fixture
-def env(mongo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "usage.toml"
-    config.write_text(f'[[exclude]]\nid = "{EXCLUDED_ORG}"\nname = "Internal"\nreason = "staff"\n')
-    monkeypatch.setenv("USAGE_MONGODB_URI", mongo.uri)
-    monkeypatch.setenv("USAGE_MONGODB_DB", "traps")
-    monkeypatch.delenv("USAGE_CONFIG", raising=False)
-    return config
-
-
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert main(["table", "--format", "json", *args]) == 0
     return json.loads(capsys.readouterr().out)

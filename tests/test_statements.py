@@ -13,9 +13,9 @@ from pymongo import MongoClient, monitoring
 from usage_lib.config import load_config
 from usage_lib.demo_data import generate
 from usage_lib.embedded import EmbeddedMongo, load
+from usage_lib.formats import safe
 from usage_lib.paths import EXAMPLE_CONFIG
 from usage_lib.source import Source
-from usage_lib.formats import safe
 from usage_lib.statements import write_statements
 
 FORMULA_NAME = '=HYPERLINK("http://x","click")'
