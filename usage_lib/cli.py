@@ -632,8 +632,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
     lab = Path(sys.executable).with_name("jupyter")
     command = [str(lab), "lab", "--notebook-dir", str(folder)]
     command += ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI machines
+    if (folder / "explore.ipynb").exists():
+        command += ["--LabApp.default_url=/lab/tree/explore.ipynb"]
     command += [arg for arg in args.jupyter_args if arg != "--"]
-    command += [str(folder / "explore.ipynb")] if (folder / "explore.ipynb").exists() else []
     if checkout() is None or folder != notebook_dir():
         print(f"JupyterLab on {folder}", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
