@@ -17,7 +17,7 @@ from pymongo import MongoClient, monitoring
 
 from conftest import EXCLUDED_ORG, ORGS
 from usage_lib.config import ConfigError
-from usage_lib.explore import Explorer, Shown, View
+from usage_lib.explorer import Explorer, Shown, View
 from usage_lib.source import Source, open_source, settings
 from usage_lib.widget import ExplorerWidget, download
 

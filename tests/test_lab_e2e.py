@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from usage_lib.explore import Explorer, View
+from usage_lib.explorer import Explorer, View
 from usage_lib.source import connect
 from usage_lib.widget import download
 

@@ -5,6 +5,7 @@ src = ul.connect()                       # USAGE_MONGODB_URI, or the embedded de
 cube = ul.load_cube(src)                 # the last 6 full months: one pass over `requests`
 ul.platform_table(cube)                  # organizations x months, with a total column
 ul.organization_table(cube, "<org id>")  # that organization's agents x months
+ul.explore(src)                          # the interactive explorer (in JupyterLab)
 
 Names are imported on first use, so that `import usage_lib` (and every command that
 needs no chart) loads neither Altair nor papermill.
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 _WHERE = {
     "Source": "source",
     "connect": "source",
+    "explore": "widget",
     "load_cube": "source",
     "Config": "config",
     "ConfigError": "config",

@@ -9,7 +9,10 @@ own), `repeat` times; a pymongo command listener counts what crosses the wire.
 - naive:     the matching conversations fetched with a projection, grouped in polars;
 - per_table: one pipeline per table, the platform one plus one per organization;
 - floor:     the server's bare count_documents with the same filter and range;
-- pack:      the whole report pack (data pass, notebook execution, HTML export).
+- pack:      the whole report pack (data pass, notebook execution, HTML export);
+- explore:   the explorer widget, headless: its first load (the window pass), then the
+             median interaction (a preset, a granularity, a drill-down), all it does in
+             Python per change (tables, rows for the browser, the chart's spec).
 
 Every method's organization x month numbers are checked to agree with `project`.
 """
@@ -27,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +281,69 @@ def child_pack(uri: str) -> dict[str, Any]:
     }
 
 
+EXPLORE_AS_OF = (2026, 11, 20)  # the demo's last day for MONTH
+PRESET_CYCLE = ("last_30_days", "last_90_days", "this_month", "last_month", "last_7_days",
+                "last_months")  # fmt: skip
+GRANULARITY_CYCLE = ("week", "day", "month", "auto")
+
+
+def child_explore(uri: str, repeat: int) -> dict[str, Any]:
+    """The explorer as an analyst drives it, with no browser: every change goes through the
+    widget's own handlers, so the time is what the kernel spends before the browser redraws."""
+    from datetime import date
+
+    import altair as alt
+
+    from .explorer import Explorer
+    from .source import Source
+    from .widget import ExplorerWidget
+
+    wire = Wire()
+    monitoring.register(wire)
+    started = time.perf_counter()
+    alt.JupyterChart.enable_offline()  # once per kernel: the chart's JavaScript, bundled
+    bundle_s = time.perf_counter() - started
+    config = replace(_config()[0], mongodb_uri=uri)
+    explorer = Explorer(Source(database(config), config, demo=False), date(*EXPLORE_AS_OF))
+    started = time.perf_counter()
+    widget = ExplorerWidget(explorer)
+    first_s = time.perf_counter() - started
+    first_commands = wire.commands
+    times: dict[str, list[float]] = {"preset": [], "granularity": [], "drill_down": []}
+
+    def timed(kind: str, change: Callable[[], None]) -> None:
+        started = time.perf_counter()
+        change()
+        times[kind].append((time.perf_counter() - started) * 1000)
+
+    for _ in range(repeat):
+        for preset in PRESET_CYCLE:
+            timed("preset", partial(setattr, widget.preset, "value", preset))
+        widget.preset.value = "last_90_days"
+        for grain in GRANULARITY_CYCLE:
+            timed("granularity", partial(setattr, widget.granularity, "value", grain))
+        assert widget.shown is not None
+        for org in widget.shown.platform["id"].head(5).to_list():
+            timed("drill_down", partial(setattr, widget.table, "org", org))
+            timed("drill_down", partial(setattr, widget.table, "org", ""))
+    every = [t for kind in times.values() for t in kind]
+    return {
+        "wall_s": round(first_s, 2),
+        "bundle_s": round(bundle_s, 2),
+        "first_load_commands": first_commands,
+        "interaction_commands": wire.commands - first_commands,  # inside the window: none
+        "passes": explorer.passes,
+        **{f"{kind}_ms": round(statistics.median(ts), 1) for kind, ts in times.items()},
+        "interaction_ms": round(statistics.median(every), 1),
+        "interaction_max_ms": round(max(every), 1),
+        "interactions": len(every),
+        "server_commands": first_commands,
+        "docs_returned": None,
+        "bytes_returned": None,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
 METHOD_FUNCTIONS: dict[str, Callable[[Database, DateRange, Config], pl.DataFrame]] = {
     "project": project,
     "metrics": metrics,
@@ -366,10 +433,11 @@ def run_bench(
                 record = {"size": size, "documents": documents, "method": method, **figures}
                 records.append(record)
                 log(_line(record, records))
-            figures = _spawn("pack", server.uri)
-            record = {"size": size, "documents": documents, "method": "pack", **figures}
-            records.append(record)
-            log(_line(record, records))
+            for method, args in (("pack", ()), ("explore", (str(repeat),))):
+                figures = _spawn(method, server.uri, *args)
+                record = {"size": size, "documents": documents, "method": method, **figures}
+                records.append(record)
+                log(_line(record, records))
             for method in ("metrics", "naive", "per_table"):
                 if tables[method] is not None and tables[method] != tables["project"]:
                     raise RuntimeError(f"{method} disagrees with project at size {size}")
@@ -422,6 +490,14 @@ def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
         )
     if r.get("estimated"):
         text += f"  estimated: {r['estimated']}"
+    if r["method"] == "explore":
+        text = (
+            f"  explore    first load {r['wall_s']:.2f} s (chart bundle {r['bundle_s']} s, once "
+            f"per kernel); {r['interactions']} interactions: median {r['interaction_ms']} ms "
+            f"(preset {r['preset_ms']}, granularity {r['granularity_ms']}, drill-down "
+            f"{r['drill_down_ms']}), slowest {r['interaction_max_ms']} ms; "
+            f"{r['interaction_commands']} database commands after the first load"
+        )
     return text
 
 
@@ -435,7 +511,7 @@ def table(records: list[dict[str, Any]]) -> str:
             "| peak RSS MB | pack: data / notebooks / all but data s |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     lines = [head]
     for r in records:
-        if r["size"] == 0:  # the start-up figures: startup_line
+        if r["size"] == 0 or r["method"] == "explore":  # startup_line, explore_table
             continue
         floor_s = next(
             x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "floor"
@@ -454,9 +530,28 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def explore_table(records: list[dict[str, Any]]) -> str:
+    """The README's Markdown table of the explorer's figures."""
+    lines = [
+        "| size | first load s | preset ms | granularity ms | drill-down ms | median ms "
+        "| slowest ms | commands after the first load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        if r["method"] == "explore":
+            lines.append(
+                f"| {r['size']:,} | {r['wall_s']:.2f} | {r['preset_ms']} | {r['granularity_ms']} "
+                f"| {r['drill_down_ms']} | {r['interaction_ms']} | {r['interaction_max_ms']} "
+                f"| {r['interaction_commands']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def _child_main(argv: list[str]) -> int:
     if argv[0] == "pack":
         result = child_pack(argv[1])
+    elif argv[0] == "explore":
+        result = child_explore(argv[1], int(argv[2]))
     else:
         result = child(argv[1], argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None)
     print(json.dumps(result, default=str))

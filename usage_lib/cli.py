@@ -332,7 +332,7 @@ def cmd_page(args: argparse.Namespace) -> int:
     page, written whole or not at all."""
     import tempfile
 
-    from .explore import page_cube, page_views, range_of
+    from .explorer import page_cube, page_views, range_of
     from .pack import write_file
     from .paths import notebook_dir, reports_dir
     from .periods import parse_date
@@ -552,7 +552,7 @@ def cmd_statements(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_bench, table
+    from .bench import explore_table, run_bench, table
     from .formats import dumps
     from .pack import write_file
 
@@ -573,7 +573,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     records = run_bench(
         sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True)
     )
-    print(f"\n{table(records)}\nTotal {time.perf_counter() - started:.0f} s.")
+    print(
+        f"\n{table(records)}\n{explore_table(records)}\nTotal {time.perf_counter() - started:.0f} s."
+    )
     if out is not None:
         write_file(out, dumps(records).encode())
         print(f"Wrote {out}")

@@ -9,7 +9,7 @@ from IPython.display import HTML, display
 
 from .adoption import months_of
 from .cube import Cube
-from .explore import View, cut, page_cube, page_views
+from .explorer import View, cut, page_cube, page_views
 from .periods import month_key
 
 __all__ = [

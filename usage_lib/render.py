@@ -22,7 +22,7 @@ from .tables import (
 
 if TYPE_CHECKING:
     from .digest import Digest
-    from .explore import Shown
+    from .explorer import Shown
 
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
 TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"

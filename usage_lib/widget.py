@@ -5,7 +5,7 @@ to install); the table is a small anywidget, because its rows must answer clicks
 organization opens its agents below it, an agent shows its own row) and anywidget gives
 that with one ES module and no build step; the chart is Altair's own `JupyterChart`
 (itself an anywidget), offline, with tooltips. Every change is handled by `Explorer`
-(explore.py): a polars step inside the loaded window, a said-so pass outside it.
+(explorer.py): a polars step inside the loaded window, a said-so pass outside it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import traitlets as t
 
 from . import charts, formats, render
 from .config import ConfigError
-from .explore import PRESETS, Explorer, Shown, View
+from .explorer import PRESETS, Explorer, Shown, View
 from .metrics import METRICS, TITLES
 from .periods import GRANULARITIES
 from .source import Source
