@@ -81,7 +81,7 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     records = json.loads(out.read_text())
-    methods = ["floor", "project", "metrics", "naive", "per_table", "pack"]
+    methods = ["floor", "project", "metrics", "naive", "per_table", "pack", "explore"]
     startup, records = records[:2], records[2:]
     assert [r["method"] for r in startup] == [
         "startup: import polars, pymongo",
@@ -93,7 +93,7 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     for r in records:
         assert r["size"] == 3000 and r["wall_s"] > 0 and r["peak_rss_mb"] > 0
         assert {"server_commands", "docs_returned", "bytes_returned"} <= set(r)
-    project, with_metrics, naive, per_table, pack = records[1:]
+    project, with_metrics, naive, per_table, pack, explore = records[1:]
     assert naive["bytes_returned"] > project["bytes_returned"]
     assert with_metrics["server_commands"] <= project["server_commands"]  # still one pass
     assert "x the count-only pass" in done.stdout
@@ -103,6 +103,10 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     assert (
         "| 3,000 | project |" in done.stdout and "same organization x month numbers" in done.stdout
     )
+    assert explore["passes"] == 1 and explore["interaction_commands"] == 0  # all in the window
+    assert explore["interactions"] == 6 + 4 + 2 * 5 and explore["first_load_commands"] >= 1
+    assert 0 < explore["interaction_ms"] <= explore["interaction_max_ms"]
+    assert "| 3,000 | " in done.stdout.split("first load s")[1]  # the explorer's table
 
 
 def test_bench_rejects_bad_sizes() -> None:
