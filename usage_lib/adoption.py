@@ -46,6 +46,7 @@ class Headline:
     previous_users: int | None = None
     handoff_rate: float | None = None  # hand-offs per agent-attributed conversation
     previous_handoff_rate: float | None = None
+    tenant: str = "organization"  # the cube's word for a customer
 
     @property
     def change(self) -> float | None:
@@ -98,6 +99,7 @@ def headline(cube: Cube, month: str) -> Headline:
         previous_users=users.get((ALL, before_key)) if before_key else None,
         handoff_rate=rates.get(month),
         previous_handoff_rate=rates.get(before_key) if before_key else None,
+        tenant=cube.tenant,
     )
 
 

@@ -84,14 +84,14 @@ def trend_chart(cube: Cube, top: int = 6) -> Chart:
         .encode(
             x=alt.X("month:N", sort=months, title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("conversations:Q", title="Billable conversations", stack="zero"),
-            color=alt.Color("series:N", sort=[*ranked, OTHERS], title="Organization"),
+            color=alt.Color("series:N", sort=[*ranked, OTHERS], title=cube.Tenant),
             order=alt.Order("rank:Q"),  # the largest organization at the bottom of every bar
         )
         .properties(width=520, height=280, title="Billable conversations per month")
     )
     description = (
         f"Stacked bars: billable conversations per month, {months[0]} to {months[-1]}, "
-        f"for the top {len(ranked)} organizations ({', '.join(ranked)}) and {OTHERS}."
+        f"for the top {len(ranked)} {cube.tenants} ({', '.join(ranked)}) and {OTHERS}."
         if months
         else "No data."
     )
@@ -102,7 +102,7 @@ def adoption_chart(cube: Cube) -> Chart:
     frame = activity(cube).select("label", "active_organizations", "active_agents")
     long = frame.unpivot(index="label", variable_name="what", value_name="count").with_columns(
         pl.col("what").replace_strict(
-            {"active_organizations": "Organizations", "active_agents": "Agents"}
+            {"active_organizations": cube.Tenant + "s", "active_agents": "Agents"}
         )
     )
     chart = (
@@ -115,9 +115,9 @@ def adoption_chart(cube: Cube) -> Chart:
             y=alt.Y("count:Q", title="Active (with billable conversations)"),
             color=alt.Color("what:N", title=None),
         )
-        .properties(width=520, height=220, title="Active organizations and agents per month")
+        .properties(width=520, height=220, title=f"Active {cube.tenants} and agents per month")
     )
-    return Chart(chart, "Lines: active organizations and active agents per month.")
+    return Chart(chart, f"Lines: active {cube.tenants} and active agents per month.")
 
 
 ADDITIVE = ("conversations", "handoffs")

@@ -29,7 +29,13 @@ def _labelled(cube: Cube, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_mode_months(cube: Cube) -> Finding:
-    """Organization-months whose qualifying conversations were all in test mode."""
+    """Tenant-months whose qualifying conversations were all test conversations (test mode,
+    or drafts under the stock profile)."""
+    test = cube.test_word
+    if test is None:
+        sentence = "Does not apply: the billing rule counts test conversations too."
+        return Finding("All test conversations", sentence, pl.DataFrame(), False)
+    title, test = f"All {test}", test.replace(" ", "-")  # test-mode conversations
     labels = _labels(cube)
     excluded = [e.id for e in cube.exclusions]
     frame = (
@@ -40,23 +46,32 @@ def test_mode_months(cube: Cube) -> Finding:
         .filter((pl.col("billable") == 0) & (pl.col("test_mode") > 0))
         .sort("bucket", "org_name")
         .select(
-            pl.col("org_name").alias("organization"),
+            pl.col("org_name").alias(cube.tenant),
             pl.col("bucket").replace_strict(labels).alias("month"),
-            pl.col("test_mode").alias("test-mode conversations"),
+            pl.col("test_mode").alias(f"{test} conversations"),
         )
     )
     if frame.height == 0:
-        sentence = "No organization had a month in which all its conversations were in test mode."
+        sentence = f"No {cube.tenant} had a month in which all its conversations were {_as(test)}."
     else:
         items = ", ".join(
-            f"{r['organization']} ({r['month']}, {r['test-mode conversations']:,} test-mode conversations)"
+            f"{r[cube.tenant]} ({r['month']}, {r[f'{test} conversations']:,} {test} conversations)"
             for r in frame.iter_rows(named=True)
         )
         sentence = (
-            f"{frame.height} organization-month(s) had only test-mode conversations, "
-            f"so they count as zero: {items}. A widget may have been left in test mode."
+            f"{frame.height} {cube.tenant}-month(s) had only {test} conversations, "
+            f"so they count as zero: {items}. "
+            + (
+                "A widget may have been left in test mode."
+                if test == "test-mode"
+                else "Only the bot designer's test links were used."
+            )
         )
-    return Finding("All test mode", sentence, frame, frame.height > 0)
+    return Finding(title, sentence, frame, frame.height > 0)
+
+
+def _as(test: str) -> str:
+    return "in test mode" if test == "test-mode" else f"{test}s"
 
 
 def unattributed_share(cube: Cube) -> Finding:
@@ -72,16 +87,19 @@ def unattributed_share(cube: Cube) -> Finding:
         .filter(pl.col("billable") > 0)
         .with_columns((pl.col("unattributed") / pl.col("billable")).alias("share"))
         .sort(["share", "org_name"], descending=[True, False])
-        .select(pl.col("org_name").alias("organization"), "billable", "unattributed", "share")
+        .select(pl.col("org_name").alias(cube.tenant), "billable", "unattributed", "share")
     )
     total = int(by_org["billable"].sum())
     unattributed = int(by_org["unattributed"].sum())
     share = unattributed / total if total else 0.0
     top = by_org.row(0, named=True) if by_org.height else None
     sentence = f"{unattributed:,} of {total:,} billable conversations ({share:.1%}) had no agent (human only)"
-    sentence += (
-        f"; the highest share is {top['organization']} ({top['share']:.0%})." if top else "."
-    )
+    sentence += f"; the highest share is {top[cube.tenant]} ({top['share']:.0%})." if top else "."
+    if cube.tenant == "project":  # stock Tiledesk keeps no trace of the bot after a hand-off
+        sentence += (
+            " Stock Tiledesk empties participantsBots when a human takes over, so a handed-off"
+            " conversation is Unattributed unless the deployment sets attributes.bot_id."
+        )
     return Finding("Unattributed share", sentence, by_org, bool(top and top["share"] > 0.25))
 
 
@@ -92,7 +110,7 @@ def deleted_agents(cube: Cube) -> Finding:
         .agg(pl.col("billable").sum().alias("conversations"))
         .sort(["conversations", "agent_id"], descending=[True, False])
         .select(
-            pl.col("org_name").alias("organization"),
+            pl.col("org_name").alias(cube.tenant),
             pl.col("agent_id").alias("agent id"),
             "conversations",
         )
@@ -120,33 +138,39 @@ def no_organization(cube: Cube) -> Finding:
     )
     n = int(frame["conversations"].sum()) if frame.height else 0
     sentence = (
-        f"{n:,} billable conversations have no organization; they are counted under 'No organization'."
+        f"{n:,} billable conversations have no {cube.tenant}; they are counted under "
+        f"'No {cube.tenant}'."
         if n
-        else "Every billable conversation has an organization."
+        else f"Every billable conversation has {_a(cube.tenant)}."
     )
-    return Finding("No organization", sentence, frame, n > 0)
+    return Finding(f"No {cube.tenant}", sentence, frame, n > 0)
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def excluded_volume(cube: Cube) -> Finding:
     names = {e.id: (e.name, e.reason) for e in cube.exclusions}
     sums = cube.frame.group_by("org_id").agg(pl.col("excluded").sum())
     counts = dict(zip(sums["org_id"].to_list(), sums["excluded"].to_list(), strict=True))
+    t = cube.tenant
     frame = pl.DataFrame(
         [
-            {"organization": n, "reason": r, "conversations": int(counts.get(i, 0))}
+            {t: n, "reason": r, "conversations": int(counts.get(i, 0))}
             for i, (n, r) in names.items()
         ],
-        schema={"organization": pl.String, "reason": pl.String, "conversations": pl.Int64},
-    ).sort(["conversations", "organization"], descending=[True, False])
+        schema={t: pl.String, "reason": pl.String, "conversations": pl.Int64},
+    ).sort(["conversations", t], descending=[True, False])
     n = int(frame["conversations"].sum()) if frame.height else 0
     if not names:
-        sentence = "No organization is on the exclusion list."
+        sentence = f"No {t} is on the exclusion list."
     else:
         sentence = (
             f"{n:,} conversations that meet the billing rule were left out because their "
-            f"{len(names)} organization(s) are on the exclusion list (internal, demo or test)."
+            f"{len(names)} {t}(s) are on the exclusion list (internal, demo or test)."
         )
-    return Finding("Excluded organizations", sentence, frame, False)
+    return Finding(f"Excluded {cube.tenants}", sentence, frame, False)
 
 
 def restated(cube: Cube, restatements: pl.DataFrame | None) -> Finding:

@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("table", help="print a usage table (billable conversations)")
     t.add_argument("--scope", choices=("platform", "org", "agent"), default="platform")
-    t.add_argument("--org", metavar="ID", help="organization id (24 hex) or 'unassigned'")
+    t.add_argument(
+        "--org", metavar="ID", help="organization (or project) id, 24 hex, or 'unassigned'"
+    )
     t.add_argument("--agent", metavar="ID", help="agent (bot) id (24 hex) or 'unattributed'")
     t.add_argument("--start", metavar="YYYY-MM-DD")
     t.add_argument("--end", metavar="YYYY-MM-DD")
@@ -114,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--granularity", choices=GRANULARITIES, default="auto")
     pg.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
     pg.add_argument(
-        "--org", metavar="ID", help="also show this organization's agents (default range: 30 days)"
+        "--org",
+        metavar="ID",
+        help="also show this organization's (or project's) agents (default range: 30 days)",
     )
     pg.add_argument(
         "--metrics",
@@ -308,8 +312,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     tables = {m: usage_table(cube, scope, grain, m) for m in metrics}
     sums = {m: usage_totals(cube, scope, grain, m) for m in metrics}
     what = {
-        "platform": "by organization",
-        "organization": f"by agent of organization {_org_name(cube, org or '')}",
+        "platform": f"by {cube.tenant}",
+        "organization": f"by agent of {cube.tenant} {_org_name(cube, org or '')}",
         "agent": f"of agent {agent}",
     }[scope.level]
     bks = buckets(rng, grain)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .profiles import RULE_DEFAULTS, Profile, parse_profile
+
 HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
@@ -38,17 +40,26 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class BillingRule:
-    statuses: tuple[int, ...] = (1000,)
+    statuses: tuple[int, ...] | None = (1000,)  # None: every status
     exclude_test_mode: bool = True
-    min_depth: int = 3
+    min_depth: int = 3  # 0: no depth condition
+    exclude_preflight: bool = False  # leave out `preflight: true`
+    exclude_channels: tuple[str, ...] = ()  # `channel.name` values to leave out
 
-    def describe(self) -> str:
-        statuses = ", ".join(str(s) for s in self.statuses)
-        parts = [f"status in ({statuses})" if len(self.statuses) > 1 else f"status {statuses}"]
+    def describe(self, test_word: str = "test mode") -> str:
+        if self.statuses is None:
+            parts = ["any status"]
+        else:
+            statuses = ", ".join(str(s) for s in self.statuses)
+            parts = [f"status in ({statuses})" if len(self.statuses) > 1 else f"status {statuses}"]
         if self.exclude_test_mode:
-            parts.append("not test mode")
+            parts.append(f"not {test_word}")
         if self.min_depth > 0:
             parts.append(f"at least {self.min_depth} message turns (depth > {self.min_depth - 1})")
+        if self.exclude_preflight:
+            parts.append("not preflight")
+        if self.exclude_channels:
+            parts.append(f"channel not {', '.join(self.exclude_channels)}")
         return ", ".join(parts)
 
 
@@ -80,6 +91,18 @@ class Config:
     source: Path | None = None
     reconcile: Reconcile | None = None
     customers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # org id -> recipients
+    profile: Profile = Profile()  # how the deployment stores conversations ([source])
+
+    @property
+    def test_word(self) -> str:
+        """What the profile's test flag marks: test mode, a draft, or `<field> true`."""
+        words = {"isTestMode": "test mode", "draft": "draft"}
+        return words.get(self.profile.test_field, f"{self.profile.test_field} true")
+
+    def describe_rule(self) -> str:
+        """The billing rule in words, with this profile's test flag."""
+        word = self.test_word
+        return self.rule.describe("a draft" if word == "draft" else word)
 
     @property
     def excluded_ids(self) -> tuple[str, ...]:
@@ -87,7 +110,14 @@ class Config:
 
 
 _ALLOWED: dict[str, set[str]] = {
-    "billing": {"statuses", "exclude_test_mode", "min_depth"},
+    "source": set(),  # checked by profiles.parse_profile
+    "billing": {
+        "statuses",
+        "exclude_test_mode",
+        "min_depth",
+        "exclude_preflight",
+        "exclude_channels",
+    },
     "report": {"timezone", "months", "jobs", "explore_months"},
     "email": {"from", "to"},
     "exclude": {"id", "name", "reason"},
@@ -152,7 +182,8 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         if key not in _ALLOWED:
             raise ConfigError(
                 key,
-                "unknown section (allowed: billing, exclude, report, email, reconcile, customer)",
+                "unknown section (allowed: source, billing, exclude, report, email, reconcile, "
+                "customer)",
             )
     billing = data.get("billing", {})
     report = data.get("report", {})
@@ -162,19 +193,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
             raise ConfigError(name, f"expected a table [{name}]")
         _check_keys(table, name)
 
-    statuses = _typed(billing, "statuses", list, "billing", [1000])
-    if not statuses or any(isinstance(s, bool) or not isinstance(s, int) for s in statuses):
-        raise ConfigError(
-            "billing.statuses", f"expected a non-empty list of integers, got {statuses!r}"
-        )
-    min_depth = _typed(billing, "min_depth", int, "billing", 3)
-    if min_depth < 0:
-        raise ConfigError("billing.min_depth", f"must be 0 or more, got {min_depth}")
-    rule = BillingRule(
-        statuses=tuple(statuses),
-        exclude_test_mode=_typed(billing, "exclude_test_mode", bool, "billing", True),
-        min_depth=min_depth,
-    )
+    source_table = data.get("source", {})
+    if not isinstance(source_table, dict):
+        raise ConfigError("source", "expected a table [source]")
+    profile = parse_profile(source_table)
+    rule = _rule(billing, profile)
 
     raw_exclusions = data.get("exclude", [])
     if not isinstance(raw_exclusions, list):
@@ -227,6 +250,48 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         source=source,
         reconcile=_reconcile(data.get("reconcile"), source),
         customers=_customers(data.get("customer", [])),
+        profile=profile,
+    )
+
+
+def _rule(billing: dict[str, Any], profile: Profile) -> BillingRule:
+    """[billing], each key defaulting to the profile's rule."""
+    defaults = RULE_DEFAULTS[profile.name]
+    statuses: Any = billing.get("statuses", defaults["statuses"])
+    if statuses == "all":
+        statuses = None
+    elif (
+        not isinstance(statuses, list | tuple)
+        or not statuses
+        or any(isinstance(s, bool) or not isinstance(s, int) for s in statuses)
+    ):
+        raise ConfigError(
+            "billing.statuses", f'expected a non-empty list of integers or "all", got {statuses!r}'
+        )
+    min_depth = _typed(billing, "min_depth", int, "billing", defaults["min_depth"])
+    if min_depth < 0:
+        raise ConfigError("billing.min_depth", f"must be 0 or more, got {min_depth}")
+    if min_depth > 0 and not profile.has_depth:
+        raise ConfigError(
+            "billing.min_depth",
+            f"must be 0: the {profile.name} profile stores no depth (or set source.depth_field)",
+        )
+    channels = _typed(
+        billing, "exclude_channels", list, "billing", list(defaults["exclude_channels"])
+    )
+    if any(not isinstance(c, str) or not c for c in channels):
+        raise ConfigError(
+            "billing.exclude_channels", f"expected a list of channel names, got {channels!r}"
+        )
+    flags = {
+        key: _typed(billing, key, bool, "billing", defaults[key])
+        for key in ("exclude_test_mode", "exclude_preflight")
+    }
+    return BillingRule(
+        statuses=None if statuses is None else tuple(statuses),
+        min_depth=min_depth,
+        exclude_channels=tuple(channels),
+        **flags,
     )
 
 

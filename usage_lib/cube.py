@@ -24,11 +24,14 @@ from .config import Config, Exclusion
 from .db import LOOKUP_TIMEOUT_MS, QUERY_TIMEOUT_MS, translate_errors
 from .metrics import ALL, COUNT_ONLY, Reading, users_stages
 from .periods import DateRange
+from .profiles import PROFILES, Profile
+
+CUSTOM = PROFILES["custom"]
 
 Grain = Literal["day", "month"]
 UNASSIGNED = "unassigned"  # the organization row of requests with no organization
 UNATTRIBUTED = "unattributed"  # the agent row of human-only conversations
-UNASSIGNED_NAME = "No organization"
+UNASSIGNED_NAME = "No organization"  # under another profile: "No <tenant>"
 UNATTRIBUTED_NAME = "Unattributed"
 
 SCHEMA = {
@@ -64,6 +67,17 @@ class Cube:
     metrics: tuple[str, ...] = ("conversations",)  # what the pass read
     users: pl.DataFrame | None = None  # USERS_SCHEMA; ALL ("*") for every org, agent or bucket
     users_granularity: str | None = None  # the buckets `users` was counted for
+    tenant: str = "organization"  # what a row of the platform table is (the profile's word)
+    test_word: str | None = "test mode"  # what the rule leaves out as tests; None: it counts them
+    has_depth: bool = True  # False: the profile stores no depth, so depth_avg is unavailable
+
+    @property
+    def Tenant(self) -> str:  # noqa: N802 - the word with a capital, for headings
+        return self.tenant[:1].upper() + self.tenant[1:]
+
+    @property
+    def tenants(self) -> str:
+        return self.tenant + "s"
 
     def save(self, path: str | Path) -> Path:
         """Write the cube as Parquet plus a JSON sidecar (`<path>.json`)."""
@@ -80,6 +94,9 @@ class Cube:
             "metrics": list(self.metrics),
             "users": None if self.users is None else self.users.to_dicts(),
             "users_granularity": self.users_granularity,
+            "tenant": self.tenant,
+            "test_word": self.test_word,
+            "has_depth": self.has_depth,
         }
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         return path
@@ -122,6 +139,9 @@ class Cube:
             if meta.get("users") is None
             else pl.DataFrame(meta["users"], schema=USERS_SCHEMA, orient="row"),
             users_granularity=meta.get("users_granularity"),
+            tenant=meta.get("tenant", "organization"),
+            test_word=meta.get("test_word", "test mode"),
+            has_depth=meta.get("has_depth", True),
         )
 
 
@@ -134,25 +154,44 @@ def org_key(value: Any) -> str | None:
     return None
 
 
-def agent_key(started_by: Any) -> str | None:
+def agent_key(started_by: Any, prefix: str = "") -> str | None:
     """The grouped `a` (see `pipeline`): attributes.bot_id when it is a non-empty string, else
-    participantsBots (emptied on hand-off), whose first entry is the agent; else None."""
+    participantsBots (emptied on hand-off), whose first entry is the agent; with a profile's
+    bot prefix, `{"p": participants}`, whose first entry with the prefix is (without it)."""
     if isinstance(started_by, str):
         return started_by
     if isinstance(started_by, list) and started_by and started_by[0] is not None:
         return str(started_by[0])
+    if isinstance(started_by, Mapping) and prefix:
+        marked = [
+            p for p in started_by.get("p") or [] if isinstance(p, str) and p.startswith(prefix)
+        ]
+        return marked[0][len(prefix) :] or None if marked else None
     return None
 
 
-def agent_of(doc: Mapping[str, Any]) -> str | None:
-    """The agent of one stored conversation: the rule the pass settles on grouped rows."""
+def agent_of(doc: Mapping[str, Any], profile: Profile = CUSTOM) -> str | None:
+    """The agent of one stored conversation: the rule the pass settles on grouped rows
+    (before a published fork is reported under its root)."""
     bot = (doc.get("attributes") or {}).get("bot_id")
-    return agent_key(bot if isinstance(bot, str) and bot else doc.get("participantsBots"))
+    if isinstance(bot, str) and bot:
+        return bot
+    bots = doc.get("participantsBots")
+    if isinstance(bots, list) and bots and bots[0] is not None:
+        return str(bots[0])
+    return agent_key({"p": doc.get("participants")}, profile.bot_prefix)
 
 
-def is_test(doc: Mapping[str, Any]) -> bool:
-    """Test mode: only a boolean true counts (a missing flag is not a test)."""
-    return doc.get("isTestMode") is True
+def is_test(doc: Mapping[str, Any], profile: Profile = CUSTOM) -> bool:
+    """A test conversation: only a boolean true counts (a missing flag is not a test)."""
+    return _field(doc, profile.test_field) is True
+
+
+def _field(doc: Mapping[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def org_forms(org_id: str) -> list[Any]:
@@ -164,21 +203,25 @@ def org_forms(org_id: str) -> list[Any]:
 
 
 def match_stage(rng: DateRange, config: Config, org: str | None = None) -> dict[str, Any]:
-    """The `$match` the pass uses: range, statuses and depth (index-friendly fields only),
-    and one organization when `org` is given.
+    """The `$match` the pass uses: range, statuses, depth, preflight and channels, and one
+    tenant (organization or project) when `org` is given.
 
-    Test mode and exclusions are not filtered here but counted apart in the
+    Test conversations and exclusions are not filtered here but counted apart in the
     `$group`, so the data checks come from the same single pass.
     """
     start, end = rng.utc_bounds()
-    match: dict[str, Any] = {
-        "createdAt": {"$gte": start, "$lt": end},
-        "status": {"$in": list(config.rule.statuses)},
-    }
-    if config.rule.min_depth > 0:
-        match["depth"] = {"$gte": config.rule.min_depth}
+    rule, profile = config.rule, config.profile
+    match: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end}}
+    if rule.statuses is not None:
+        match["status"] = {"$in": list(rule.statuses)}
+    if rule.min_depth > 0:
+        match[profile.depth_field] = {"$gte": rule.min_depth}
+    if rule.exclude_preflight:
+        match["preflight"] = {"$ne": True}
+    if rule.exclude_channels:
+        match["channel.name"] = {"$nin": list(rule.exclude_channels)}
     if org is not None:
-        match["id_organization"] = {"$in": org_forms(org)}
+        match[profile.tenant_field] = {"$in": org_forms(org)}
     return match
 
 
@@ -188,6 +231,7 @@ def pipeline(
     grain: Grain = "day",
     org: str | None = None,
     reading: Reading = COUNT_ONLY,
+    forks: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """`$match`, then one `$group` on the organization field as stored, the agent, the local day.
 
@@ -201,41 +245,58 @@ def pipeline(
     hand-offs (a non-empty `participantsAgents` sorts after []); with users it keeps
     each row's set of requesters, which a `$facet` turns into distinct counts.
     """
+    profile = config.profile
     bot_id = "$attributes.bot_id"
+    bots: Any = "$participantsBots"
+    if profile.bot_prefix:  # stock: when participantsBots is empty, the participants
+        bots = {"$cond": [{"$gt": [bots, []]}, bots, {"p": "$participants"}]}
+    test = {"$eq": [f"${profile.test_field}", True]}
     key: dict[str, Any] = {
-        "o": "$id_organization",
-        "a": {"$cond": [{"$gt": [bot_id, ""]}, bot_id, "$participantsBots"]},
+        "o": f"${profile.tenant_field}",
+        "a": {"$cond": [{"$gt": [bot_id, ""]}, bot_id, bots]},
         "d": {"$dateTrunc": {"date": "$createdAt", "unit": grain, "timezone": rng.timezone}},
     }
     group: dict[str, Any] = {"_id": key, "n": {"$sum": 1}}
     if not reading.details:
-        group["t"] = {"$sum": {"$cond": [{"$eq": ["$isTestMode", True]}, 1, 0]}}
+        group["t"] = {"$sum": {"$cond": [test, 1, 0]}}
     else:
-        key["x"] = {"$eq": ["$isTestMode", True]}
-        group["ds"] = {"$sum": "$depth"}
-        if config.rule.min_depth == 0:  # else every matched conversation has a depth
-            group["dn"] = {"$sum": {"$cond": [{"$isNumber": "$depth"}, 1, 0]}}
+        key["x"] = test
+        if profile.has_depth:
+            depth = f"${profile.depth_field}"
+            group["ds"] = {"$sum": depth}
+            if config.rule.min_depth == 0:  # else every matched conversation has a depth
+                group["dn"] = {"$sum": {"$cond": [{"$isNumber": depth}, 1, 0]}}
         group["h"] = {"$sum": {"$cond": [{"$gt": ["$participantsAgents", []]}, 1, 0]}}
     stages: list[dict[str, Any]] = [{"$match": match_stage(rng, config, org)}, {"$group": group}]
     if reading.users is not None:
         group["U"] = {"$push": "$requester"}  # deduplicated in the $facet
         users = users_stages(
-            reading.users, rng.timezone, config.excluded_ids, config.rule.exclude_test_mode
+            reading.users,
+            rng.timezone,
+            config.excluded_ids,
+            config.rule.exclude_test_mode,
+            profile.bot_prefix,
+            forks,
         )
         stages.append({"$facet": {"cube": [{"$project": {"U": 0}}], "users": users}})
     return stages
 
 
-def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.DataFrame:
+def _to_frame(
+    rows: list[dict[str, Any]], rng: DateRange, config: Config, forks: Mapping[str, str]
+) -> pl.DataFrame:
     """Grouped rows -> the cube: normalized ids, local days (a month's first day in the range),
-    billable / test mode / excluded, and the metrics' sums when they were read."""
+    billable / test mode / excluded, and the metrics' sums when they were read. A published
+    fork's conversations go to its root bot (`forks`)."""
     zone = ZoneInfo(rng.timezone)
     excluded = set(config.excluded_ids)
+    prefix, has_depth = config.profile.bot_prefix, config.profile.has_depth
     records = []
     for row in rows:
         key = row["_id"]
         org = org_key(key.get("o"))
-        agent = agent_key(key.get("a")) or UNATTRIBUTED
+        agent = agent_key(key.get("a"), prefix) or UNATTRIBUTED
+        agent = forks.get(agent, agent)
         n = int(row["n"])
         if "x" in key:  # read with the details: test conversations are rows of their own
             test = n if key["x"] and config.rule.exclude_test_mode else 0
@@ -243,7 +304,7 @@ def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.
             test = int(row["t"]) if config.rule.exclude_test_mode else 0
         counted = n - test
         billable = 0 if org in excluded else counted
-        depth_n = int(row.get("dn", n)) if billable else 0
+        depth_n = int(row.get("dn", n)) if billable and has_depth else 0
         handoffs = int(row.get("h", 0)) if billable and agent != UNATTRIBUTED else 0
         records.append(
             (
@@ -262,6 +323,18 @@ def _to_frame(rows: list[dict[str, Any]], rng: DateRange, config: Config) -> pl.
     return frame.group_by("org_id", "agent_id", "day").agg(
         pl.col("billable", "test_mode", "excluded", "depth_sum", "depth_n", "handoffs").sum()
     )
+
+
+def fork_roots(db: Database, config: Config) -> dict[str, str]:
+    """Published forks (faq_kbs with a root_id) -> the bot they were published from; one
+    small query, only where the profile reports forks under their root."""
+    if not config.profile.forks:
+        return {}
+    with translate_errors(db):
+        found = db.faq_kbs.find({"root_id": {"$nin": [None, ""]}}, {"root_id": 1}).max_time_ms(
+            LOOKUP_TIMEOUT_MS
+        )
+        return {str(d["_id"]).lower(): str(d["root_id"]).lower() for d in found}
 
 
 def _users_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -287,7 +360,7 @@ def _object_ids(ids: list[str]) -> list[ObjectId]:
     return [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
 
 
-def lookup_names(db: Database, frame: pl.DataFrame) -> pl.DataFrame:
+def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -> pl.DataFrame:
     """Add org_name, agent_name and agent_exists: one batched query per collection.
 
     Requests hold bot ids as strings while `faq_kbs._id` is an ObjectId; a bot
@@ -298,9 +371,9 @@ def lookup_names(db: Database, frame: pl.DataFrame) -> pl.DataFrame:
     with translate_errors(db):
         orgs = {
             str(doc["_id"]).lower(): doc.get("name")
-            for doc in db.organizations.find(
-                {"_id": {"$in": _object_ids(org_ids) + org_ids}}, {"name": 1}
-            ).max_time_ms(LOOKUP_TIMEOUT_MS)
+            for doc in db[profile.tenant_names]
+            .find({"_id": {"$in": _object_ids(org_ids) + org_ids}}, {"name": 1})
+            .max_time_ms(LOOKUP_TIMEOUT_MS)
         }
         bots = {
             str(doc["_id"]).lower(): doc
@@ -308,7 +381,7 @@ def lookup_names(db: Database, frame: pl.DataFrame) -> pl.DataFrame:
                 {"_id": {"$in": _object_ids(agent_ids) + agent_ids}}, {"name": 1, "trashed": 1}
             ).max_time_ms(LOOKUP_TIMEOUT_MS)
         }
-    org_names = {i: str(orgs.get(i) or i) for i in org_ids} | {UNASSIGNED: UNASSIGNED_NAME}
+    org_names = {i: str(orgs.get(i) or i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
     agent_names = {i: str((bots.get(i.lower()) or {}).get("name") or i) for i in agent_ids}
     agent_names[UNATTRIBUTED] = UNATTRIBUTED_NAME
     exists = {i: i.lower() in bots and not bots[i.lower()].get("trashed") for i in agent_ids}
@@ -334,10 +407,11 @@ def query_cube(
     if reading.users is not None and grain == "month" and reading.users.granularity != "month":
         raise ValueError("a month-grain pass counts users per month only")
     read_at = datetime.now(UTC).replace(microsecond=0)
+    forks = fork_roots(db, config)
     with translate_errors(db):
         rows = list(
             db.requests.aggregate(
-                pipeline(rng, config, grain, org, reading),
+                pipeline(rng, config, grain, org, reading, forks),
                 maxTimeMS=QUERY_TIMEOUT_MS,
                 allowDiskUse=True,
             )
@@ -345,15 +419,19 @@ def query_cube(
     users = None
     if reading.users is not None:  # one document: the grouped rows and the users' counts
         rows, users = rows[0]["cube"], _users_frame(rows[0]["users"])
-    frame = lookup_names(db, _to_frame(rows, rng, config)).sort(["org_id", "agent_id", "day"])
+    frame = _to_frame(rows, rng, config, forks)
+    frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
     return Cube(
         frame,
         rng,
-        config.rule.describe(),
+        config.describe_rule(),
         config.exclusions,
         read_at,
         grain,
         metrics=reading.metrics,
         users=users,
         users_granularity=None if reading.users is None else reading.users.granularity,
+        tenant=config.profile.tenant,
+        has_depth=config.profile.has_depth,
+        test_word=config.test_word if config.rule.exclude_test_mode else None,
     )

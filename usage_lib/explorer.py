@@ -167,7 +167,7 @@ class Shown:
             return self.agent, "Agent"
         if self.agents is not None:
             return self.agents, "Agent"
-        return self.platform, "Organization"
+        return self.platform, self.cube.Tenant
 
 
 class Explorer:

@@ -20,9 +20,13 @@ Keys = list[tuple[str, int]]
 
 
 def recommended(config: Config) -> Keys:
-    keys = [("status", 1), ("createdAt", 1)]
+    """Status (when the rule names statuses) and the window; then the depth range where the
+    rule has one. Preflight and channel conditions are `$ne`/`$nin`, which an index serves
+    poorly, so they stay out of it (they reject few conversations)."""
+    keys = [("status", 1)] if config.rule.statuses is not None else []
+    keys.append(("createdAt", 1))
     if config.rule.min_depth > 0:
-        keys.append(("depth", 1))
+        keys.append((config.profile.depth_field, 1))
     return keys
 
 
@@ -46,13 +50,18 @@ def find_equivalent(db: Database, keys: Keys) -> str | None:
 
 def describe(keys: Keys) -> str:
     spec = ", ".join(f"{field}: {direction}" for field, direction in keys)
-    lines = [
-        f"The report's $match is served by the index {{ {spec} }} on requests:",
-        "  status first    equality (the billable statuses): only closed conversations are read;",
-        "  createdAt next  the report window, a range that stays narrow as the history grows;",
-    ]
-    if any(field == "depth" for field, _ in keys):
-        lines.append("  depth last      a second range (at least N turns), checked in the index.")
+    lines = [f"The report's $match is served by the index {{ {spec} }} on requests:"]
+    if keys[0][0] == "status":
+        lines.append(
+            "  status first    equality (the billable statuses): only those statuses are read;"
+        )
+    lines.append(
+        "  createdAt next  the report window, a range that stays narrow as the history grows;"
+    )
+    if len(keys) > 2 or (keys[0][0] != "status" and len(keys) > 1):
+        lines.append(
+            f"  {keys[-1][0]} last      a second range (at least N turns), checked in the index."
+        )
     return "\n".join(lines)
 
 

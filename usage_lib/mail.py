@@ -53,7 +53,7 @@ def _data_as_of(d: Digest) -> str:
 def html_body(d: Digest, letter: Letter) -> str:
     """600 px, inline styles only, no scripts, no external resources; the chart is `cid:`."""
     h = d.headline
-    table = top_rows(d.table, TOP_ORGANIZATIONS)
+    table = top_rows(d.table, TOP_ORGANIZATIONS, f"All other {d.cube.tenants}")
     checks = "".join(
         f'<li style="margin:0 0 6px 0;"><b>{escape(f.title)}</b>: {escape(f.sentence)}</li>'
         for f in d.findings
@@ -73,7 +73,7 @@ def html_body(d: Digest, letter: Letter) -> str:
         f'<h1 style="{FONT}font-size:22px;margin:0 0 4px 0;">Usage report, {escape(h.label)}</h1>'
         f"{counted_line(d.cube)}"
         f"{headline_cards(h, per_row=2)}"
-        f"<h2 {h2}>Billable conversations by organization</h2>"
+        f"<h2 {h2}>Billable conversations by {d.cube.tenant}</h2>"
         f'<div style="overflow-x:auto;">{usage_table(table, d.cube, "month")}</div>'
         f"<h2 {h2}>Trend</h2>"
         f'<img src="cid:{CHART_CID}" width="568" alt="{escape(d.chart_description)}" '
@@ -83,7 +83,7 @@ def html_body(d: Digest, letter: Letter) -> str:
         f"<h2 {h2}>Attached</h2>"
         f"<p {text}><b>{escape(letter.attachment)}</b>: the full report "
         f"({escape(', '.join(letter.pages))}), self-contained HTML pages with every "
-        "organization's agents. Unzip it and open <b>index.html</b> in a browser.</p>"
+        f"{d.cube.tenant}'s agents. Unzip it and open <b>index.html</b> in a browser.</p>"
         f'<p style="{FONT}font-size:11px;color:#777;">Data as of {escape(_data_as_of(d))}; '
         f"usage_lib {escape(letter.version)}.</p>"
         "</td></tr></table></td></tr></table></body></html>"
@@ -99,9 +99,9 @@ def text_body(d: Digest, letter: Letter) -> str:
         "=" * len(title),
         "",
         f"Billable conversations: {h.billable:,} ({h.change_text()})",
-        f"Active organizations:   {h.active_organizations:,}",
+        f"{'Active ' + h.tenant + 's:':<24}{h.active_organizations:,}",
         f"Active agents:          {h.active_agents:,}",
-        f"New organizations:      {len(h.new_organizations)} ({new})",
+        f"{'New ' + h.tenant + 's:':<24}{len(h.new_organizations)} ({new})",
         *([f"End users:              {h.users:,} ({h.users_text()})"] if h.users else []),
         *(
             [f"Hand-off rate:          {h.handoff_rate:.1%} ({h.handoff_text()})"]
@@ -110,9 +110,9 @@ def text_body(d: Digest, letter: Letter) -> str:
         ),
         "",
         table_text(
-            top_rows(d.table, TOP_ORGANIZATIONS),
+            top_rows(d.table, TOP_ORGANIZATIONS, f"All other {d.cube.tenants}"),
             table_buckets(d.cube, "month"),
-            "Billable conversations by organization",
+            f"Billable conversations by {d.cube.tenant}",
             counted_text(d.cube),
         ),
         "Data checks",

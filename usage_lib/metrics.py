@@ -17,7 +17,7 @@ table needs (`users_stages`). Only the counts leave the server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,8 @@ MEANINGS = {
     "handoffs": "hand-offs: those attributed to an agent in which a human agent took part "
     "(hand-off rate: hand-offs per agent-attributed conversation)",
 }
+
+NO_DEPTH = "average depth: not available (this source stores no depth)"
 
 # Which rows a table's users are counted for: (by organization, by agent).
 LEVELS: dict[str, tuple[tuple[bool, bool], ...]] = {
@@ -99,7 +101,12 @@ COUNT_ONLY = Reading()
 
 
 def users_stages(
-    users: Users, timezone: str, excluded: Sequence[str], exclude_test_mode: bool
+    users: Users,
+    timezone: str,
+    excluded: Sequence[str],
+    exclude_test_mode: bool,
+    bot_prefix: str = "",
+    forks: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """From the pass's grouped rows (`_id.o/a/d/x`, requester set `U`) to one count per key
     {o, a, b}: distinct users of the organization `o` (or ALL), agent `a` (or ALL), bucket
@@ -119,6 +126,37 @@ def users_stages(
         }
     }
     first_bot = {"$toString": {"$arrayElemAt": ["$_id.a", 0]}}
+    agent: Any = {"$cond": [{"$isArray": "$_id.a"}, first_bot, "$_id.a"]}
+    if bot_prefix:  # `{"p": participants}`: the first entry with the prefix, without it
+        marked = {
+            "$filter": {
+                "input": {"$ifNull": ["$_id.a.p", []]},
+                "cond": {"$eq": [{"$indexOfCP": [{"$toString": "$$this"}, bot_prefix]}, 0]},
+            }
+        }
+        first_marked = {
+            "$let": {
+                "vars": {"m": {"$arrayElemAt": [marked, 0]}},
+                "in": {
+                    "$substrCP": ["$$m", len(bot_prefix), {"$strLenCP": {"$ifNull": ["$$m", ""]}}]
+                },
+            }
+        }
+        agent = {"$cond": [{"$eq": [{"$type": "$_id.a"}, "object"]}, first_marked, agent]}
+    if forks:  # a published fork is its root bot
+        ids, roots = list(forks), list(forks.values())
+        agent = {
+            "$let": {
+                "vars": {"a": agent},
+                "in": {
+                    "$cond": [
+                        {"$in": ["$$a", ids]},
+                        {"$arrayElemAt": [roots, {"$indexOfArray": [ids, "$$a"]}]},
+                        "$$a",
+                    ]
+                },
+            }
+        }
     keys = []
     for by_org, by_agent in users.levels:
         for b in ("$b", ALL) if users.totals else ("$b",):
@@ -141,7 +179,7 @@ def users_stages(
         {
             "$project": {
                 "o": {"$toLower": {"$ifNull": [{"$toString": "$_id.o"}, ""]}},
-                "a": {"$cond": [{"$isArray": "$_id.a"}, first_bot, "$_id.a"]},
+                "a": agent,
                 "b": bucket,
                 "u": users_of_row,
             }

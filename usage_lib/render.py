@@ -11,7 +11,7 @@ import polars as pl
 from .adoption import Headline, activity, agent_quality, engagement, movers, starters
 from .checks import Finding
 from .cube import UNATTRIBUTED_NAME, Cube
-from .metrics import MEANINGS, TITLES
+from .metrics import MEANINGS, NO_DEPTH, TITLES
 from .tables import (
     KEY_COLUMNS,
     organization_table,
@@ -50,14 +50,14 @@ def usage_table(
     table: pl.DataFrame,
     cube: Cube,
     granularity: str = "auto",
-    first: str = "Organization",
+    first: str = "",
     sums: Mapping[str, int | float | None] | None = None,
 ) -> str:
     """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals
     row: `sums` (from `usage_totals`), else the column sums."""
     labels = {b.key: b.label for b in table_buckets(cube, granularity)}
     keys = [c for c in table.columns if c not in (*KEY_COLUMNS, "total")]
-    head = f'<th style="{TH_LEFT}">{escape(first)}</th>' + "".join(
+    head = f'<th style="{TH_LEFT}">{escape(first or cube.Tenant)}</th>' + "".join(
         f'<th style="{TH}">{escape(labels.get(k, k))}</th>' for k in keys
     )
     head += f'<th style="{TH}">Total</th>'
@@ -111,10 +111,11 @@ def counted_text(cube: Cube, metrics: Sequence[str] | None = None) -> str:
     organizations left out."""
     excluded = ", ".join(e.name for e in cube.exclusions) or "none"
     shown = [m for m in (cube.metrics if metrics is None else metrics) if m != "conversations"]
-    extra = f" Of them, {'; '.join(MEANINGS[m] for m in shown)}." if shown else ""
+    meanings = [MEANINGS[m] if m != "depth_avg" or cube.has_depth else NO_DEPTH for m in shown]
+    extra = f" Of them, {'; '.join(meanings)}." if shown else ""
     return (
         f"Counted: billable conversations ({cube.rule}), by conversation start date, "
-        f"{cube.range.describe()}.{extra} Excluded organizations: {excluded}."
+        f"{cube.range.describe()}.{extra} Excluded {cube.tenants}: {excluded}."
     )
 
 
@@ -130,12 +131,12 @@ def headline_cards(h: Headline, per_row: int = 4) -> str:
     items = [
         ("Billable conversations", f"{h.billable:,}", h.change_text()),
         (
-            "Active organizations",
+            f"Active {h.tenant}s",
             f"{h.active_organizations:,}",
             "with at least one billable conversation",
         ),
         ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
-        ("New organizations", f"{len(h.new_organizations):,}", new),
+        (f"New {h.tenant}s", f"{len(h.new_organizations):,}", new),
     ]
     if h.users is not None:
         items.append(("End users", f"{h.users:,}", h.users_text()))
@@ -176,7 +177,7 @@ def engagement_table(cube: Cube, month: str) -> str:
     frame = engagement(cube, month).with_columns(pl.col("handoff_rate_change") * 100)
     return frame_table(
         frame,
-        ENGAGEMENT_HEADERS,
+        ENGAGEMENT_HEADERS | {"name": cube.Tenant},
         percent_columns=("users_change", "handoff_rate"),
         decimals={"handoff_rate_change": "{:+.1f}"},
     )
@@ -188,7 +189,7 @@ def agent_sections(cube: Cube, org_id: str = "") -> str:
     if org_id:
         orgs = orgs.filter(pl.col("id") == org_id.lower())
         if orgs.height == 0:
-            return note(f"Organization {org_id} has no billable conversations in this range.")
+            return note(f"{cube.Tenant} {org_id} has no billable conversations in this range.")
     parts = []
     for row in orgs.iter_rows(named=True):
         table = organization_table(cube, row["id"], "month")
@@ -211,7 +212,7 @@ def agent_sections(cube: Cube, org_id: str = "") -> str:
             parts.append(
                 note(
                     "Unattributed: human-only conversations, in which no agent (bot) took part. "
-                    "Agent rows sum to the organization's row."
+                    f"Agent rows sum to the {cube.tenant}'s row."
                 )
             )
     return "\n".join(parts)
@@ -230,16 +231,17 @@ ACTIVITY_HEADERS = {
 
 
 def activity_table(cube: Cube) -> str:
-    return frame_table(activity(cube).drop("month"), ACTIVITY_HEADERS, percent_columns=("growth",))
+    headers = ACTIVITY_HEADERS | {"active_organizations": f"Active {cube.tenants}"}
+    return frame_table(activity(cube).drop("month"), headers, percent_columns=("growth",))
 
 
 def movers_table(cube: Cube, month: str) -> str:
-    headers = {"name": "Organization", "change_pct": "Change %"}
+    headers = {"name": cube.Tenant, "change_pct": "Change %"}
     return frame_table(movers(cube, month), headers, percent_columns=("change_pct",))
 
 
 def starters_table(cube: Cube) -> str:
-    return frame_table(starters(cube), {"name": "Organization"})
+    return frame_table(starters(cube), {"name": cube.Tenant})
 
 
 RECONCILIATION_HEADERS = {
@@ -303,9 +305,9 @@ def view_html(views: Shown | Sequence[Shown], chart_png: bytes | None = None) ->
     for s in views:
         title = TITLES[s.view.metric]
         grain = s.granularity
-        heading = f"{title} by organization, per {grain}, {s.range.describe()}"
+        heading = f"{title} by {s.cube.tenant}, per {grain}, {s.range.describe()}"
         parts.append(f'<h3 style="{FONT}margin:14px 0 2px 0;">{escape(heading)}</h3>')
-        parts.append(usage_table(s.platform, s.cube, grain, "Organization", s.platform_totals))
+        parts.append(usage_table(s.platform, s.cube, grain, sums=s.platform_totals))
         if s.agents is not None:
             parts.append(
                 f'<h4 style="{FONT}margin:8px 0 2px 0;">Agents of {escape(s.org_name)}</h4>'

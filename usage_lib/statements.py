@@ -24,7 +24,16 @@ import polars as pl
 
 from . import pack, render
 from .adoption import agent_quality, handoff_rates, month_users
-from .cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube, agent_of, is_test, match_stage, org_key
+from .cube import (
+    UNASSIGNED,
+    UNATTRIBUTED_NAME,
+    Cube,
+    agent_of,
+    fork_roots,
+    is_test,
+    match_stage,
+    org_key,
+)
 from .db import QUERY_TIMEOUT_MS, translate_errors
 from .formats import safe
 from .mail import readdress
@@ -34,8 +43,13 @@ from .source import Source, month_cube
 from .tables import organization_table, platform_table, table_buckets
 
 COLUMNS = ["_id", "request_id", "started", "agent_id", "agent", "depth", "handed_off"]
-FIELDS = {"request_id": 1, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1,
-          "participantsBots": 1, "participantsAgents": 1, "depth": 1, "isTestMode": 1}  # fmt: skip
+FIELDS = (
+    "request_id",
+    "createdAt",
+    "attributes.bot_id",
+    "participantsBots",
+    "participantsAgents",
+)  # fmt: skip  (and the profile's tenant, test and depth fields)
 
 
 def slug(name: str) -> str:
@@ -128,13 +142,18 @@ def _write_rows(
         zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
     )
     zone = ZoneInfo(cube.range.timezone)
+    profile = source.config.profile
+    forks = fork_roots(source.db, source.config)
     with ExitStack() as stack:
         writers = {o: _Writer(folder, stack) for o, folder in folders.items()}
         for doc in _conversations(source, cube, month, org):
-            customer = org_key(doc.get("id_organization"))
-            if customer not in writers or (source.config.rule.exclude_test_mode and is_test(doc)):
+            customer = org_key(doc.get(profile.tenant_field))
+            if customer not in writers or (
+                source.config.rule.exclude_test_mode and is_test(doc, profile)
+            ):
                 continue
-            agent = agent_of(doc)
+            agent = agent_of(doc, profile)
+            agent = forks.get(agent, agent) if agent else None
             humans = doc.get("participantsAgents")
             writers[customer].add(
                 [
@@ -143,7 +162,7 @@ def _write_rows(
                     doc["createdAt"].replace(tzinfo=UTC).astimezone(zone).isoformat(),
                     agent or "",
                     agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
-                    doc.get("depth"),
+                    doc.get(profile.depth_field) if profile.has_depth else None,
                     "yes" if agent and isinstance(humans, list) and humans else "no",
                 ]
             )
@@ -201,12 +220,19 @@ def _conversations(source: Source, cube: Cube, month: str, org: str | None) -> I
     one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
     with translate_errors(source.db):
         cursor = (
-            source.db.requests.find(match_stage(one, source.config, org), FIELDS)
+            source.db.requests.find(match_stage(one, source.config, org), _fields(source))
             .sort("createdAt", 1)
             .max_time_ms(QUERY_TIMEOUT_MS)
             .batch_size(2_000)
         )
         yield from cursor
+
+
+def _fields(source: Source) -> dict[str, int]:
+    """What a statement row reads, by the source's profile."""
+    p = source.config.profile
+    wanted = [*FIELDS, p.tenant_field, p.test_field, *([p.depth_field] if p.has_depth else [])]
+    return dict.fromkeys(wanted + (["participants"] if p.bot_prefix else []), 1)
 
 
 def statement_html(cube: Cube, history: dict[str, Any], month: str) -> str:

@@ -207,7 +207,7 @@ def usage_table(
     bks = table_buckets(cube, granularity)
     _check_read(cube, metric, choose_granularity(cube.range, granularity))
     long = _long(cube, bks, scope)
-    base = _shape(long, bks, scope.kind)
+    base = _shape(long, bks, cube.tenant if scope.level == "platform" else "agent")
     if metric == "conversations":
         return base
     keys = [b.key for b in bks]

@@ -274,6 +274,7 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         passes = f"{self.explorer.passes} database pass{'es' if self.explorer.passes != 1 else ''} so far."
         self.status.value = _status(f"{notes} {passes}".strip(), "#555")
         self.counted.value = render.note(render.counted_text(shown.cube, [shown.view.metric]))
+        self.table.first = shown.cube.Tenant
         self.table.labels = [b.label for b in shown.buckets]
         self.table.rows = table_rows(shown)
         table, kind = shown.chart_table()
