@@ -192,3 +192,93 @@ def pack(
     assert PASSWORD not in done.stdout + done.stderr
     assert "index.html" in done.stdout
     return out / "2026-10"
+
+
+# -- stock Tiledesk: the same kind of traps, in the shape the open-source server writes --------
+
+PROJECTS = [str(ObjectId(f"{0x6B00000 + i:08x}" + "3" * 16)) for i in range(3)]
+EXCLUDED_PROJECT = "6b000000000000000000eeee"
+STOCK_BOTS = [f"{0x6C00000 + i:08x}" + "4" * 16 for i in range(4)]
+FORKS = {f"{0x6D00000 + i:08x}" + "5" * 16: STOCK_BOTS[i] for i in range(2)}  # published
+GONE_FORK = "6d0000000000000000000999"  # a published fork the TTL index has deleted
+HUMAN = "6e0000000000000000000001"
+
+
+def stock_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, Any]]:
+    """Requests as stock Tiledesk writes them (../shared/samples/stock-tiledesk.json), with its
+    traps: string id_project, drafts (flag present only when true), preflight TEMP ones, voice,
+    hand-offs that empty participantsBots, bot_-prefixed participants, published forks."""
+    rng = random.Random(seed)
+    users = [ObjectId(f"{0x6F000000 + i:08x}" + "6" * 16) for i in range(120)]
+    bots = STOCK_BOTS + list(FORKS) + [GONE_FORK]
+    docs = []
+    for _ in range(n):
+        day = start + timedelta(days=rng.randrange(days))
+        offset = rng.choice([-5, -1, 0, 1, 9, 13]) if rng.random() < 0.5 else rng.uniform(0, 24)
+        when = day + timedelta(hours=offset, minutes=rng.choice([-1, 0, 1]))
+        status = rng.choice([50, 100, 150, 200, 300, 1000, 1000, 1000, 1000])
+        bot = rng.choice(bots)
+        doc: dict[str, Any] = {
+            "_id": ObjectId(),
+            "createdAt": when,
+            "status": status,
+            "preflight": status == 50 or rng.random() < 0.03,
+            "id_project": rng.choice(PROJECTS + [EXCLUDED_PROJECT]),
+            "channel": {"name": rng.choice(["chat21"] * 6 + ["whatsapp", "voice-vxml"])},
+            "requester": rng.choice(users) if rng.random() < 0.95 else None,
+            "attributes": {"sourcePage": "https://acme.example/"},
+            "participantsAgents": [],
+        }
+        if rng.random() < 0.1:
+            doc["draft"] = True  # "test it" in the bot designer
+            doc["attributes"]["sourcePage"] += "?td_draft=true"
+        kind = rng.random()
+        if kind < 0.45:  # bot only
+            doc.update(participants=[f"bot_{bot}"], participantsBots=[bot], hasBot=True)
+        elif kind < 0.6:  # handed to a human: the bot is gone from both arrays
+            doc.update(participants=[HUMAN], participantsBots=[], hasBot=False)
+            doc["participantsAgents"] = [HUMAN]
+        elif kind < 0.7:  # handed over, the bot still among the participants
+            doc.update(participants=[HUMAN, f"bot_{bot}"], participantsBots=[], hasBot=False)
+            doc["participantsAgents"] = [HUMAN]
+        elif kind < 0.8:  # a deployment that sets attributes.bot_id, then a hand-off
+            doc["attributes"]["bot_id"] = bot
+            doc.update(participants=[HUMAN], participantsBots=[], hasBot=False)
+            doc["participantsAgents"] = [HUMAN]
+        else:  # human only
+            doc.update(participants=[HUMAN], participantsBots=[], hasBot=False)
+            doc["participantsAgents"] = [HUMAN] if rng.random() < 0.7 else []
+        docs.append(doc)
+    return docs
+
+
+@pytest.fixture(scope="session")
+def stock(
+    client: MongoClient[dict[str, Any]],
+) -> tuple[Database[dict[str, Any]], list[dict[str, Any]]]:
+    """A database named `stock` over Dec 2025 - Apr 2026 in stock Tiledesk's shape."""
+    docs = stock_docs(3000, seed=21, start=datetime(2025, 12, 20), days=120)
+    db = client["stock"]
+    for name in ("requests", "projects", "faq_kbs"):
+        db.drop_collection(name)
+    db.requests.insert_many([dict(d) for d in docs])
+    db.projects.insert_many(
+        [{"_id": ObjectId(p), "name": f"Project {i}"} for i, p in enumerate(PROJECTS)]
+        + [{"_id": ObjectId(EXCLUDED_PROJECT), "name": "Internal project"}]
+    )
+    db.faq_kbs.insert_many(
+        [
+            {"_id": ObjectId(b), "name": f"Bot {i}", "id_project": PROJECTS[0]}
+            for i, b in enumerate(STOCK_BOTS)
+        ]
+        + [
+            {
+                "_id": ObjectId(f),
+                "name": "Bot (published)",
+                "trashed": True,
+                "root_id": ObjectId(r) if i == 0 else r,
+            }  # fmt: skip
+            for i, (f, r) in enumerate(FORKS.items())
+        ]
+    )
+    return db, docs
