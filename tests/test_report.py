@@ -108,3 +108,40 @@ def test_bad_month_exits_2() -> None:
         [str(BIN), "run", "--month", "2026-13"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "--month" in done.stderr
+
+
+def test_a_stock_tiledesk_pack_speaks_of_projects(stock: Any, mongo: Any, tmp_path: Path) -> None:
+    """Under the tiledesk profile every page, the index and both parts of the email say
+    "project" where the custom profile says "organization", and count what the oracle
+    counts for the month."""
+    import email
+    from datetime import date
+    from email import policy
+
+    from conftest import FORKS
+
+    _, docs = stock
+    path = tmp_path / "stock.toml"
+    path.write_text('[source]\nprofile = "tiledesk"\n')
+    config = load_config(path, env={"USAGE_MONGODB_URI": mongo.uri, "USAGE_MONGODB_DB": "stock"})
+    source = Source(database(config), config, demo=False)
+    made = report.make_pack(
+        source, "2026-03", tmp_path / "out", report_notebooks(), "a@b.c", ["d@e.f"], progress=False
+    )
+    texts = {p.name: p.read_text(encoding="utf-8") for p in made.path.glob("*.html")}
+    message = email.message_from_bytes(
+        (made.path / "usage-report-2026-03.eml").read_bytes(), policy=policy.default
+    )
+    for part in message.walk():
+        if part.get_content_type() in ("text/plain", "text/html"):
+            texts[part.get_content_type()] = part.get_content()
+    for name, html in texts.items():
+        visible = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script).*?</\1>", "", html, flags=re.S))
+        assert "organization" not in visible.lower(), name
+    assert "Projects by month" in texts["1_platform.html"]
+    assert "Active projects" in texts["text/plain"]
+    expected = oracle.counts(
+        docs, date(2026, 3, 1), date(2026, 3, 31), "UTC", "month", set(),
+        stock=oracle.Stock(forks=FORKS),
+    )  # fmt: skip
+    assert made.manifest["billable"]["month"] == sum(row["2026-03"] for row in expected.values())

@@ -19,9 +19,7 @@ PARAMS = (
 
 NOTEBOOKS = {
     "1_platform": [
-        new_markdown_cell(
-            "# Platform usage\nBillable conversations per customer organization, by month."
-        ),
+        new_markdown_cell("# Platform usage\nBillable conversations per customer, by month."),
         new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
@@ -32,7 +30,7 @@ NOTEBOOKS = {
             "end users, and the share of agent conversations handed to a human."
         ),
         new_code_cell("nb.show(ul.render.engagement_table(cube, month))"),
-        new_markdown_cell("## Organizations by month"),
+        new_code_cell('nb.heading(cube, "## {Tenants} by month")'),
         new_code_cell(
             "nb.show(ul.render.usage_table(ul.platform_table(cube, 'month'), cube, 'month'))"
         ),
@@ -41,11 +39,11 @@ NOTEBOOKS = {
     ],
     "2_agents": [
         new_markdown_cell(
-            "# Agents\nBillable conversations per agent, by month, for each organization; "
+            "# Agents\nBillable conversations per agent, by month, for each customer; "
             "then each agent's hand-off rate and average depth over the months shown."
         ),
         new_code_cell(
-            PARAMS + '\norg_id = ""  # one organization (24 hex); empty: every organization',
+            PARAMS + '\norg_id = ""  # one organization or project (24 hex); empty: every one',
             metadata={"tags": ["parameters"]},
         ),
         new_code_cell(SETUP),
@@ -54,7 +52,7 @@ NOTEBOOKS = {
     ],
     "3_adoption": [
         new_markdown_cell(
-            "# Adoption and trends\nActive, new, returning and dormant organizations; growth; movers."
+            "# Adoption and trends\nActive, new, returning and dormant customers; growth; movers."
         ),
         new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
         new_code_cell(SETUP),
@@ -67,13 +65,13 @@ NOTEBOOKS = {
         new_code_cell("ul.charts.adoption_chart(cube)"),
         new_markdown_cell("## Biggest movers against the previous month"),
         new_code_cell("nb.show(ul.render.movers_table(cube, month))"),
-        new_markdown_cell("## Organizations that started within the window"),
+        new_code_cell('nb.heading(cube, "## {Tenants} that started within the window")'),
         new_code_cell("nb.show(ul.render.starters_table(cube))"),
     ],
     "5_reconciliation": [
         new_markdown_cell(
             "# Reconciliation with billing\nBillable conversations counted against the billed "
-            "quantities, per organization and month; differences beyond the tolerance first."
+            "quantities, per customer and month; differences beyond the tolerance first."
         ),
         new_code_cell(
             PARAMS
@@ -101,9 +99,9 @@ NOTEBOOKS = {
     ],
     "explore": [
         new_markdown_cell(
-            "# Usage explorer\nBillable conversations (or another metric) per organization and "
+            "# Usage explorer\nBillable conversations (or another metric) per customer and "
             "agent, for any range. Live in JupyterLab: pick a range, the buckets, the zone and "
-            "the metric; click an organization to open its agents, an agent for its own row; "
+            "the metric; click a customer to open its agents, an agent for its own row; "
             "download the table shown. `usage-report page` runs this notebook for one view."
         ),
         new_code_cell(
@@ -113,7 +111,7 @@ NOTEBOOKS = {
             "last_days = 0  # instead: the last N days including today\n"
             'granularity = "auto"  # auto (over 31 days months, 8-31 weeks, else days), month, week, day\n'
             'tz = ""  # IANA time zone; empty: the config\'s\n'
-            'org = ""  # an organization id: open its agents (default range: the last 30 days)\n'
+            'org = ""  # an organization (or project) id: open its agents (default: the last 30 days)\n'
             'metrics = "conversations"  # comma-separated: conversations, users, depth_avg, handoffs; or all\n'
             'as_of = ""  # YYYY-MM-DD the presets count back from; empty: today ($USAGE_AS_OF pins it)\n'
             "interactive = True  # False: the static page (`usage-report page`)\n"

@@ -225,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(lab)
 
     d = sub.add_parser("demo-db", help="run the embedded demo database in the foreground")
+    d.add_argument(
+        "--profile",
+        choices=("custom", "tiledesk"),
+        default="custom",
+        help="the data's shape: this deployment's (custom) or stock Tiledesk's",
+    )
     _as_of_option(d)
 
     sub.add_parser("example-config", help="print the commented example config (TOML)")
@@ -672,9 +678,13 @@ def _working_copy(folder: Path | None) -> Path:
 
 
 def cmd_demo_db(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .profiles import PROFILES
     from .source import open_source, settings
 
-    src = open_source(settings(demo=True), demo=True, anchor=_as_of_anchor(args))
+    config = replace(settings(demo=True), profile=PROFILES[args.profile])
+    src = open_source(config, demo=True, anchor=_as_of_anchor(args))
     uri = src.config.mongodb_uri
     print(
         f"Demo database running. Connection string:\n  {uri}\n"

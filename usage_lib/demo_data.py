@@ -140,10 +140,11 @@ def _oid(rng: random.Random, when: datetime) -> ObjectId:
 
 @dataclass(frozen=True)
 class DemoData:
-    organizations: list[dict[str, Any]]
+    organizations: list[dict[str, Any]]  # the tenants: organizations, or projects (stock)
     faq_kbs: list[dict[str, Any]]
     requests: list[dict[str, Any]]
     exclusions: list[dict[str, str]]  # id, name, reason for the internal organizations
+    tenants: str = "organizations"  # the collection the tenants go to
 
 
 def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 7) -> DemoData:
@@ -306,6 +307,80 @@ def _request(
         doc["hasBot"] = False
         doc["participantsAgents"] = [f"agent-{rng.randint(1, 9)}"]
     return doc
+
+
+STOCK_VERSION = 1
+
+
+def stock(data: DemoData, seed: int = 7) -> DemoData:
+    """The same customers and volumes as stock Tiledesk stores them (docs/domain.md, "Stock
+    Tiledesk"): projects, `id_project` as a string, drafts instead of test mode, no depth,
+    preflight TEMP conversations, voice, hand-offs that leave only the human in
+    `participants` (sometimes the `bot_` entry survives), published bots as trashed forks
+    with `root_id`, and a trashed fork already deleted."""
+    rng = random.Random(seed + 100)
+    projects = [
+        {"_id": o["_id"], "name": o["name"], "createdAt": o["createdAt"]}
+        for o in data.organizations
+    ]
+    bots, forks = [], {}
+    for bot in data.faq_kbs:
+        bot = {k: v for k, v in bot.items() if k != "id_organization"}
+        bot["id_project"] = str(bot.pop("id_organization", None) or bot["id_project"])
+        bots.append(bot)
+    for bot in list(bots):
+        if rng.random() < 0.5 and not bot.get("trashed"):  # published: a fork with root_id
+            fork_id = _oid(rng, datetime(2024, 6, 1))
+            forks[str(bot["_id"])] = str(fork_id)
+            bots.append(
+                {
+                    "_id": fork_id,
+                    "name": bot["name"],
+                    "id_project": bot["id_project"],
+                    "type": "tilebot",
+                    "trashed": True,
+                    "trashedAt": datetime(2024, 6, 1),
+                    "root_id": bot["_id"],
+                }
+            )
+    gone_fork = str(_oid(rng, datetime(2024, 5, 1)))  # published, trashed, deleted by TTL
+    first_project = str(projects[0]["_id"])
+    requests = []
+    for doc in data.requests:
+        org = doc.get("id_organization")
+        if org is None:
+            continue  # stock requests always have a project
+        out = {k: v for k, v in doc.items() if k not in ("id_organization", "isTestMode", "depth",
+                                                          "draft", "id_project")}  # fmt: skip
+        out["id_project"] = str(org).lower()
+        attributes = dict(doc.get("attributes") or {})
+        if doc.get("isTestMode") is True:
+            out["draft"] = True  # the designer's "test it" link
+            attributes["sourcePage"] = "https://widget.example/?td_draft=true"
+        out["preflight"] = False
+        r = rng.random()
+        if doc["status"] != 1000 and r < 0.3:
+            out.update(status=50, preflight=True)  # opened by a trigger, never answered
+        elif r < 0.02:
+            out["channel"] = {"name": "voice-vxml"}
+        agent = attributes.pop("bot_id", None) or (doc.get("participantsBots") or [None])[0]
+        if agent is not None and str(agent) in forks and rng.random() < 0.4:
+            agent = forks[str(agent)]  # served by the published release
+        elif agent is not None and out["id_project"] == first_project and rng.random() < 0.05:
+            agent = gone_fork
+        if rng.random() < 0.1 and agent is not None:
+            attributes["bot_id"] = agent  # a deployment that sets it
+        humans = doc.get("participantsAgents") or []
+        if agent is None:
+            out.update(participants=list(humans), participantsBots=[], hasBot=False)
+        elif doc.get("participantsBots"):
+            out.update(participants=[f"bot_{agent}"], participantsBots=[agent], hasBot=True)
+        else:  # handed to a human: the agent leaves both arrays, or stays in participants
+            kept = [f"bot_{agent}"] if rng.random() < 0.3 else []
+            out.update(participants=[*kept, *humans], participantsBots=[], hasBot=False)
+        out["attributes"] = attributes
+        requests.append(out)
+    return DemoData(projects, bots, requests, data.exclusions, tenants="projects")
 
 
 def exclusions_toml(data: DemoData) -> str:

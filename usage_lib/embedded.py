@@ -21,7 +21,7 @@ from types import TracebackType
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from .demo_data import DEFAULT_SIZE, GENERATOR_VERSION, DemoData, generate
+from .demo_data import DEFAULT_SIZE, GENERATOR_VERSION, STOCK_VERSION, DemoData, generate, stock
 from .paths import demo_dir
 from .periods import last_full_month
 
@@ -123,9 +123,9 @@ def load(uri: str, data: DemoData, db_name: str = DEMO_DB, journal: bool = True)
     `journal=False` is for an in-memory server that is thrown away)."""
     with MongoClient[dict[str, object]](uri, w=1, journal=journal) as client:
         db = client[db_name]
-        for name in ("requests", "organizations", "faq_kbs"):
+        for name in ("requests", data.tenants, "faq_kbs"):
             db[name].drop()
-        db.organizations.insert_many(data.organizations)
+        db[data.tenants].insert_many(data.organizations)
         db.faq_kbs.insert_many(data.faq_kbs)
         for i in range(0, len(data.requests), 20_000):
             db.requests.insert_many(data.requests[i : i + 20_000], ordered=False)
@@ -137,11 +137,16 @@ def demo_server(
     seed: int = 7,
     root: Path | None = None,
     quiet: bool = False,
+    profile: str = "custom",
 ) -> EmbeddedMongo:
-    """A started server holding the demo data; generated and loaded on first use only."""
+    """A started server holding the demo data (`profile` "tiledesk": in stock Tiledesk's
+    shape); generated and loaded on first use only."""
     last_month = last_month or last_full_month(date.today())
     root = root or demo_dir()
-    folder = root / f"{last_month[0]:04d}-{last_month[1]:02d}-n{size}-s{seed}-v{GENERATOR_VERSION}"
+    shape = "" if profile == "custom" else f"-{profile}{STOCK_VERSION}"
+    folder = root / (
+        f"{last_month[0]:04d}-{last_month[1]:02d}-n{size}-s{seed}-v{GENERATOR_VERSION}{shape}"
+    )
     marker = folder / "loaded.json"
     if not marker.exists():
         shutil.rmtree(folder, ignore_errors=True)  # a half-loaded folder from an interrupted run
@@ -149,6 +154,8 @@ def demo_server(
         if not quiet:
             print(f"Generating the demo database in {folder} (once) ...", file=sys.stderr)
         data = generate(last_month, size, seed)
+        if profile == "tiledesk":
+            data = stock(data, seed)
         with EmbeddedMongo(folder / "data") as server:
             load(server.uri, data)
         marker.write_text(

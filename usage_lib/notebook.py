@@ -14,6 +14,7 @@ from .periods import month_key
 
 __all__ = [
     "explorer",
+    "heading",
     "month_key",
     "page",
     "reconciliation",
@@ -98,6 +99,15 @@ def page(views: list[View], cube_path: str = "", config_path: str = "", as_of: s
     first = shown[0]
     chart = view_chart(table, first.buckets, first.granularity, first.view.metric, kind)
     show(view_html(shown, chart.png()))
+
+
+def heading(cube: Cube, text: str) -> None:
+    """A Markdown heading in the cube's words: {tenant}, {tenants}, {Tenant}, {Tenants}
+    (organizations, or projects under the stock Tiledesk profile)."""
+    from IPython.display import Markdown
+
+    words = {"tenant": cube.tenant, "tenants": cube.tenants, "Tenant": cube.Tenant}
+    display(Markdown(text.format(**words, Tenants=cube.Tenant + "s")))
 
 
 def show(html: str) -> None:

@@ -38,7 +38,7 @@ from .periods import (
 
 # What the pack shows: end users per organization and month, no totals over the window.
 MONTH_READING = Reading.of(METRICS, Users("month", LEVELS["platform"], totals=False))
-_demo: dict[tuple[Path, tuple[int, int]], EmbeddedMongo] = {}
+_demo: dict[tuple[Path, tuple[int, int], str], EmbeddedMongo] = {}
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,13 @@ def open_source(
         print("USAGE_MONGODB_URI is not set: using the embedded demo database.", file=sys.stderr)
     root = demo_root or demo_dir()
     month = anchor or last_full_month(today_in(config.timezone))
-    if (root, month) not in _demo:
-        _demo[root, month] = demo_server(month, root=root, quiet=quiet)
-    config = replace(config, mongodb_uri=_demo[root, month].uri, mongodb_db="tiledesk")
+    shape = config.profile.name
+    if (root, month, shape) not in _demo:
+        _demo[root, month, shape] = demo_server(month, root=root, quiet=quiet, profile=shape)
+    config = replace(config, mongodb_uri=_demo[root, month, shape].uri, mongodb_db="tiledesk")
+    key = f"demo data for {month[0]:04d}-{month[1]:02d}"
     return Source(
-        database(config), config, demo=True, key=f"demo data for {month[0]:04d}-{month[1]:02d}"
+        database(config), config, demo=True, key=key + ("" if shape == "custom" else f" ({shape})")
     )
 
 
