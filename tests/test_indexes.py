@@ -33,6 +33,20 @@ def test_the_advisor_recommends_equality_then_ranges() -> None:
     assert recommended(no_depth) == [("status", 1), ("createdAt", 1)]
 
 
+def test_the_advisor_follows_the_profile(tmp_path: Any) -> None:
+    from usage_lib.config import load_config
+
+    stock = tmp_path / "stock.toml"
+    stock.write_text('[source]\nprofile = "tiledesk"\n')
+    assert recommended(load_config(stock, env={})) == [("status", 1), ("createdAt", 1)]
+    stock.write_text('[source]\nprofile = "tiledesk"\n[billing]\nstatuses = "all"\n')
+    assert recommended(load_config(stock, env={})) == [("createdAt", 1)]  # the dashboard's
+    stock.write_text(
+        '[source]\nprofile = "tiledesk"\ndepth_field = "turns"\n[billing]\nmin_depth = 3\n'
+    )
+    assert recommended(load_config(stock, env={}))[-1] == ("turns", 1)
+
+
 def test_indexes_reports_then_creates_then_finds(database: tuple[str, Any]) -> None:
     uri, db = database
     first = indexes(uri)

@@ -81,7 +81,9 @@ NOTEBOOKS = {
         ),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
-        new_code_cell("nb.show(nb.reconciliation(reconciliation_path, reconciliation_error))"),
+        new_code_cell(
+            "nb.show(nb.reconciliation(reconciliation_path, reconciliation_error, cube.Tenant))"
+        ),
     ],
     "4_data_checks": [
         new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),

@@ -218,7 +218,7 @@ def reconciled(cube: Cube, frame: pl.DataFrame | None, error: str, tolerance: fl
     only_counted = flagged.filter(pl.col("status") == "only counted").height
     only_billed = flagged.filter(pl.col("status") == "only billed").height
     sentence = (
-        f"Of {shown.height} organization-months, {beyond} differ from billing by more than "
+        f"Of {shown.height} {cube.tenant}-months, {beyond} differ from billing by more than "
         f"{tolerance:.0%}, {only_counted} are counted but not billed and {only_billed} are "
         "billed but not counted."
     )

@@ -255,7 +255,9 @@ RECONCILIATION_HEADERS = {
 }
 
 
-def reconciliation_html(frame: pl.DataFrame | None, error: str) -> str:
+def reconciliation_html(
+    frame: pl.DataFrame | None, error: str, tenant: str = "Organization"
+) -> str:
     """Counted against billed per organization and month, flagged rows first; or the reason
     there is no comparison."""
     if frame is None:
@@ -266,7 +268,7 @@ def reconciliation_html(frame: pl.DataFrame | None, error: str) -> str:
     )
     return frame_table(
         shown.select(list(RECONCILIATION_HEADERS)),
-        RECONCILIATION_HEADERS,
+        RECONCILIATION_HEADERS | {"organization": tenant},
         percent_columns=("percent",),
         decimals={"difference": "{:+,.0f}", "billed": "{:,.0f}"},
     )
