@@ -6,12 +6,29 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pymongo import monitoring
 
 from usage_lib.cube import Cube
 from usage_lib.periods import DateRange
 
 BIN = Path(sys.executable).with_name("usage-report")  # the installed command line
 PASSWORD = "s3cret-PW-42"  # the read-only database user's; must appear in no output
+
+
+class Commands(monitoring.CommandListener):
+    """The names of the commands a client sent (pass it as an event listener)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 def billable_cube(rows: list[tuple[Any, ...]], start: date, end: date, rule: str = "rule") -> Cube:

@@ -13,7 +13,8 @@ import oracle
 import polars as pl
 import pytest
 from bson import ObjectId
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
+from support import Commands
 
 from conftest import EXCLUDED_ORG, ORGS
 from usage_lib.config import ConfigError
@@ -24,24 +25,6 @@ from usage_lib.widget import ExplorerWidget, download
 AS_OF = date(2026, 4, 18)  # the last day of the trap data (Dec 2025 - Apr 2026)
 AS_OF_DT = datetime(2026, 4, 17, 12)
 EMPTY = {"conversations": 0, "users": 0, "depth_avg": None, "handoffs": 0}
-
-
-class Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-    @property
-    def aggregates(self) -> int:
-        return self.names.count("aggregate")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
+from support import Commands
 
 from conftest import EXCLUDED_ORG
 from usage_lib.config import ConfigError
@@ -30,20 +31,6 @@ def test_month_window_is_the_configured_full_months(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         month_window(config, "2026-13")
     assert error.value.key == "month"
-
-
-class Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def _traps_source(mongo: Any, tmp_path: Path) -> Source:

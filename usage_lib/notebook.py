@@ -58,17 +58,8 @@ def reconciliation(path: str = "", error: str = "", tenant: str = "Organization"
     )
 
 
-def views(
-    start: str = "",
-    end: str = "",
-    last_days: int = 0,
-    granularity: str = "auto",
-    tz: str = "",
-    org: str = "",
-    metrics: str = "conversations",
-) -> list[View]:
-    """The explorer notebook's parameters as views, one per metric (errors name the setting)."""
-    return page_views(start, end, last_days, granularity, tz, org, metrics)
+# The explorer notebook's parameters as views, one per metric (errors name the setting).
+views = page_views
 
 
 def explorer(views: list[View], as_of: str = "", config_path: str = "") -> Any:
