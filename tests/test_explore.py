@@ -258,3 +258,15 @@ def test_a_formula_like_name_stays_text(mongo: Any, tmp_path: Path) -> None:
     assert sheet is not None
     written = {row[1].value: row[1].data_type for row in sheet.iter_rows(min_row=2)}
     assert {n: written[n] for n in names} == {n: "s" for n in names}  # text, not formulas
+
+
+def test_a_first_view_outside_the_window_reads_only_its_range(
+    listened: tuple[Source, Commands],
+) -> None:
+    explorer = Explorer(listened[0], as_of=AS_OF)
+    old = View("custom", date(2025, 1, 1), date(2025, 12, 31))  # before the 13-month window
+    assert "outside the loaded window" in (explorer.pending(old) or "")
+    assert explorer.show(old).range.start == date(2025, 1, 1) and explorer.passes == 1
+    assert (explorer.pending(View()) or "").startswith("Loading 1 Mar 2025")
+    explorer.show(View())
+    assert explorer.passes == 2 and explorer.pending(View("last_7_days")) is None

@@ -187,3 +187,30 @@ def test_profile_defaults_and_overrides(tmp_path: Path) -> None:
     assert not default.rule.exclude_preflight and default.describe_rule() == (
         "status 1000, not test mode, at least 3 message turns (depth > 2)"
     )
+
+
+def test_the_explorer_under_the_stock_profile(stock: Any, mongo: Any, tmp_path: Path) -> None:
+    from usage_lib.explorer import Explorer, View
+    from usage_lib.source import open_source, settings
+    from usage_lib.widget import ExplorerWidget
+
+    _, docs = stock
+    path = tmp_path / "stock.toml"
+    path.write_text('[source]\nprofile = "tiledesk"\n\n' + EXCLUDE)
+    source = open_source(
+        settings(path, env={"USAGE_MONGODB_URI": mongo.uri, "USAGE_MONGODB_DB": "stock"})
+    )
+    widget = ExplorerWidget(
+        Explorer(source, as_of=date(2026, 4, 18)), View("last_90_days", org=PROJECTS[0])
+    )
+    assert widget.table.first == "Project" and widget.shown is not None
+    rows = {r["id"]: r["total"] for r in widget.table.rows if r["kind"] == "agent"}
+    span = widget.shown.range
+    expected = oracle.counts(
+        docs, span.start, span.end, "UTC", widget.shown.granularity, {EXCLUDED_PROJECT},
+        "agent", PROJECTS[0], stock=STOCK,
+    )  # fmt: skip
+    assert rows == {a: sum(v.values()) for a, v in expected.items()}
+    widget.metric.value = "depth_avg"
+    assert "average depth: not available" in widget.counted.value
+    assert widget.table.rows[-1]["total"] is None

@@ -213,8 +213,9 @@ class Explorer:
             return None
         if (rng, None) in self._extra:
             return None
-        if zone not in self._windows:
-            return f"Loading {self.window(zone).describe()} (one pass)."
+        window = self.window(zone)
+        if zone not in self._windows and window.start <= rng.start and rng.end <= window.end:
+            return f"Loading {window.describe()} (one pass)."
         return f"{rng.describe()} is outside the loaded window: loading it (one pass)."
 
     def _inside(self, rng: DateRange) -> bool:
@@ -232,8 +233,9 @@ class Explorer:
         if view.metric == "users":
             users = Users(grain, USERS_LEVELS)
             return self._kept((rng, grain), Reading.of(METRICS, users)), _notes(note)
-        if zone not in self._windows and self.window(zone).start <= rng.start:
-            self._windows[zone] = self._read(self.window(zone), Reading.of(WINDOW_METRICS))
+        window = self.window(zone)
+        if zone not in self._windows and window.start <= rng.start and rng.end <= window.end:
+            self._windows[zone] = self._read(window, Reading.of(WINDOW_METRICS))
         if self._inside(rng):
             return self._windows[zone].within(rng), _notes(note)
         return self._kept((rng, None), Reading.of(WINDOW_METRICS)), _notes(note)
