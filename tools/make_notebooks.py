@@ -1,5 +1,8 @@
 """Write the report notebooks' sources (run once when their cells change, then execute them).
 
+`python tools/make_notebooks.py [NAME ...]` rewrites the named notebooks (default: all)
+without outputs; `make notebooks` then executes them again for nbval.
+
 The notebooks stay thin: a literal-only parameters cell, then calls into usage_lib.
 """
 
@@ -150,9 +153,13 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--strip-timing"]:
         for path in sys.argv[2:]:
             strip_timing(Path(path))
-    else:
-        for name, cells in NOTEBOOKS.items():
-            notebook = new_notebook(cells=cells)
+    else:  # only the notebooks named (default: all); each loses its outputs until re-executed
+        names = sys.argv[1:] or list(NOTEBOOKS)
+        unknown = [n for n in names if n not in NOTEBOOKS]
+        if unknown:
+            sys.exit(f"unknown notebook(s): {', '.join(unknown)} (known: {', '.join(NOTEBOOKS)})")
+        for name in names:
+            notebook = new_notebook(cells=NOTEBOOKS[name])
             for i, cell in enumerate(notebook.cells):
                 cell.id = f"{name}-{i}"  # stable ids: regenerating makes no noisy diffs
             notebook.metadata["kernelspec"] = {
