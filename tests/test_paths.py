@@ -77,6 +77,8 @@ def test_the_wheel_carries_what_runs(installed: Path) -> None:
     )
     assert (package / "usage.example.toml").is_file()
     assert (package / "templates" / "report" / "index.html.j2").is_file()
+    lab = package / "templates" / "jupyter" / "labconfig" / "page_config.json"
+    assert "announcements" in lab.read_text()  # `lab` asks no news question when installed
 
 
 def test_the_installed_command_makes_the_full_demo_pack_in_an_empty_folder(
