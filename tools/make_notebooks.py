@@ -129,11 +129,8 @@ NOTEBOOKS = {
             "views = nb.views(start, end, last_days, granularity, tz, org, metrics)"
         ),
         new_code_cell(
-            "# The live explorer in JupyterLab; `usage-report page` runs this notebook for a static page.\n"
-            "if interactive:\n"
-            "    display(nb.explorer(views, as_of, config_path))\n"
-            "else:\n"
-            "    nb.page(views, cube_path, config_path, as_of)"
+            "# The live explorer in JupyterLab; the static page under `usage-report page`.\n"
+            "nb.view(views, interactive, cube_path, config_path, as_of)"
         ),
     ],
 }

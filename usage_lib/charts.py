@@ -102,7 +102,7 @@ def adoption_chart(cube: Cube) -> Chart:
     frame = activity(cube).select("label", "active_organizations", "active_agents")
     long = frame.unpivot(index="label", variable_name="what", value_name="count").with_columns(
         pl.col("what").replace_strict(
-            {"active_organizations": cube.Tenant + "s", "active_agents": "Agents"}
+            {"active_organizations": cube.Tenants, "active_agents": "Agents"}
         )
     )
     chart = (

@@ -78,6 +78,23 @@ def _as_of_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _view_options(p: argparse.ArgumentParser) -> None:
+    """What `table` and `page` share: the range, its buckets and zone, the metrics."""
+    p.add_argument("--start", metavar="YYYY-MM-DD")
+    p.add_argument("--end", metavar="YYYY-MM-DD")
+    p.add_argument("--last-days", type=int, metavar="N", help="the last N days including today")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="the day the default range is relative to")
+    p.add_argument("--granularity", choices=GRANULARITIES, default="auto")
+    p.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
+    p.add_argument(
+        "--metrics",
+        default="conversations",
+        metavar="LIST",
+        help="comma-separated: conversations, users, depth_avg, handoffs; or all "
+        "(default: conversations)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="usage-report", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -88,43 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--org", metavar="ID", help="organization (or project) id, 24 hex, or 'unassigned'"
     )
     t.add_argument("--agent", metavar="ID", help="agent (bot) id (24 hex) or 'unattributed'")
-    t.add_argument("--start", metavar="YYYY-MM-DD")
-    t.add_argument("--end", metavar="YYYY-MM-DD")
-    t.add_argument("--last-days", type=int, metavar="N", help="the last N days including today")
-    t.add_argument("--as-of", metavar="YYYY-MM-DD", help="the day the default range is relative to")
-    t.add_argument("--granularity", choices=GRANULARITIES, default="auto")
-    t.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
+    _view_options(t)
     t.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    t.add_argument(
-        "--metrics",
-        default="conversations",
-        metavar="LIST",
-        help="comma-separated: conversations, users, depth_avg, handoffs; or all "
-        "(default: conversations)",
-    )
     _common(t)
 
     pg = sub.add_parser(
         "page", help="write any explorer view as one self-contained HTML page (opens offline)"
     )
-    pg.add_argument("--start", metavar="YYYY-MM-DD")
-    pg.add_argument("--end", metavar="YYYY-MM-DD")
-    pg.add_argument("--last-days", type=int, metavar="N", help="the last N days including today")
-    pg.add_argument(
-        "--as-of", metavar="YYYY-MM-DD", help="the day the default range is relative to"
-    )
-    pg.add_argument("--granularity", choices=GRANULARITIES, default="auto")
-    pg.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: the config's, else UTC)")
+    _view_options(pg)
     pg.add_argument(
         "--org",
         metavar="ID",
         help="also show this organization's (or project's) agents (default range: 30 days)",
-    )
-    pg.add_argument(
-        "--metrics",
-        default="conversations",
-        metavar="LIST",
-        help="as for table (default: conversations)",
     )
     pg.add_argument(
         "--out",

@@ -79,6 +79,10 @@ class Cube:
     def tenants(self) -> str:
         return self.tenant + "s"
 
+    @property
+    def Tenants(self) -> str:  # noqa: N802
+        return self.Tenant + "s"
+
     def save(self, path: str | Path) -> Path:
         """Write the cube as Parquet plus a JSON sidecar (`<path>.json`)."""
         path = Path(path)
@@ -174,12 +178,8 @@ def agent_of(doc: Mapping[str, Any], profile: Profile = CUSTOM) -> str | None:
     """The agent of one stored conversation: the rule the pass settles on grouped rows
     (before a published fork is reported under its root)."""
     bot = (doc.get("attributes") or {}).get("bot_id")
-    if isinstance(bot, str) and bot:
-        return bot
-    bots = doc.get("participantsBots")
-    if isinstance(bots, list) and bots and bots[0] is not None:
-        return str(bots[0])
-    return agent_key({"p": doc.get("participants")}, profile.bot_prefix)
+    found = agent_key(bot if isinstance(bot, str) and bot else doc.get("participantsBots"))
+    return found or agent_key({"p": doc.get("participants")}, profile.bot_prefix)
 
 
 def is_test(doc: Mapping[str, Any], profile: Profile = CUSTOM) -> bool:

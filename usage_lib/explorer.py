@@ -37,7 +37,7 @@ from .periods import (
     today_in,
 )
 from .source import Source
-from .tables import KEY_COLUMNS, Scope, usage_table, usage_totals
+from .tables import KEY_COLUMNS, Scope, usage_table, usage_totals, with_totals_row
 
 PRESETS = {
     "last_7_days": "Last 7 days",
@@ -101,16 +101,7 @@ class View:
         agent = _id(self.agent, UNATTRIBUTED, "agent")
         if agent is not None and org is None:
             raise ConfigError("agent", "choose the agent within an organization (give org too)")
-        return View(
-            self.preset,
-            self.start,
-            self.end,
-            self.granularity,
-            self.timezone,
-            self.metric,
-            org,
-            agent,
-        )
+        return replace(self, org=org, agent=agent)
 
 
 def _id(value: str | None, special: str, key: str) -> str | None:
@@ -146,19 +137,17 @@ class Shown:
         """The table as shown, for the downloads: organizations, the open organization's
         agents right after its row (`parent` names the organization), then the totals."""
         keys = [b.key for b in self.buckets]
-        columns = [*KEY_COLUMNS, "parent", *keys, "total"]
-        org_rows = self.platform.with_columns(pl.lit(None, pl.String).alias("parent"))
-        parts = []
-        for row in org_rows.iter_rows(named=True):
-            parts.append(pl.DataFrame([row], schema=org_rows.schema).select(columns))
-            if self.agents is not None and row["id"] == self.view.org:
-                parts.append(
-                    self.agents.with_columns(pl.lit(row["id"]).alias("parent")).select(columns)
-                )
-        total = {"id": "total", "name": "Total", "type": "total", "parent": None}
-        schema = parts[0].schema if parts else org_rows.select(columns).schema
-        parts.append(pl.DataFrame([total | self.platform_totals], schema=schema, orient="row"))
-        return pl.concat([p.cast(schema) for p in parts], how="vertical")
+        table = with_totals_row(self.platform, sums=self.platform_totals).with_columns(
+            pl.lit(None, pl.String).alias("parent")
+        )
+        ids = table["id"].to_list()
+        if self.agents is not None and self.view.org in ids:
+            at = ids.index(self.view.org) + 1
+            agents = self.agents.with_columns(pl.lit(self.view.org).alias("parent"))
+            table = pl.concat(
+                [table.head(at), agents.select(table.columns).cast(table.schema), table.slice(at)]
+            )
+        return table.select([*KEY_COLUMNS, "parent", *keys, "total"])
 
     def chart_table(self) -> tuple[pl.DataFrame, str]:
         """What the trend chart draws and its series' kind: the agent, the open

@@ -21,6 +21,7 @@ __all__ = [
     "report_cube",
     "restatements",
     "show",
+    "view",
     "views",
 ]
 
@@ -62,6 +63,21 @@ def reconciliation(path: str = "", error: str = "", tenant: str = "Organization"
 views = page_views
 
 
+def view(
+    views: list[View],
+    interactive: bool = True,
+    cube_path: str = "",
+    config_path: str = "",
+    as_of: str = "",
+) -> Any:
+    """The explorer notebook's output: the live explorer (returned, so that JupyterLab
+    draws it), or, with `interactive` false (papermill, `usage-report page`), the page."""
+    if interactive:
+        return explorer(views, as_of, config_path)
+    page(views, cube_path, config_path, as_of)
+    return None
+
+
 def explorer(views: list[View], as_of: str = "", config_path: str = "") -> Any:
     """The live explorer on the configured (or demo) database, opened on the first view."""
     from .source import connect
@@ -98,7 +114,7 @@ def heading(cube: Cube, text: str) -> None:
     from IPython.display import Markdown
 
     words = {"tenant": cube.tenant, "tenants": cube.tenants, "Tenant": cube.Tenant}
-    display(Markdown(text.format(**words, Tenants=cube.Tenant + "s")))
+    display(Markdown(text.format(**words, Tenants=cube.Tenants)))
 
 
 def show(html: str) -> None:

@@ -37,14 +37,6 @@ class Profile:
     def has_depth(self) -> bool:
         return bool(self.depth_field)
 
-    @property
-    def tenants(self) -> str:
-        return self.tenant + "s"
-
-    @property
-    def Tenant(self) -> str:  # noqa: N802 - the word with a capital, for headings
-        return self.tenant[:1].upper() + self.tenant[1:]
-
 
 PROFILES = {
     "custom": Profile(),

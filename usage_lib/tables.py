@@ -94,10 +94,6 @@ class Scope:
     agent_id: str | None = None
 
     @property
-    def kind(self) -> str:
-        return "organization" if self.level == "platform" else "agent"
-
-    @property
     def users_level(self) -> str:
         if self.level == "agent" and self.org_id is None:
             return "agent_anywhere"

@@ -10,6 +10,8 @@ that with one ES module and no build step; the chart is Altair's own `JupyterCha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from html import escape
 from typing import Any
@@ -131,30 +133,24 @@ class UsageTable(anywidget.AnyWidget):  # type: ignore[misc]
 
 
 def table_rows(shown: Shown) -> list[dict[str, Any]]:
-    """The table widget's rows: organizations, the open one's agents after it, the totals."""
+    """The table widget's rows, those of `Shown.on_screen` (what the downloads hold): the
+    kind of each (organization, agent, total) and whether it is open or chosen."""
     keys = [b.key for b in shown.buckets]
-    rows: list[dict[str, Any]] = []
-    for org in shown.platform.iter_rows(named=True):
-        is_open = org["id"] == shown.view.org
-        rows.append(_row(org, keys, "organization", open=is_open))
-        if is_open and shown.agents is not None:
-            for agent in shown.agents.iter_rows(named=True):
-                chosen = agent["id"] == shown.view.agent
-                rows.append(_row(agent, keys, "agent", chosen=chosen))
-    total = {"id": "total", "name": "Total"} | shown.platform_totals
-    rows.append(_row(total, keys, "total"))
+    rows = []
+    for r in shown.on_screen().iter_rows(named=True):
+        kind = "agent" if r["parent"] else "total" if r["type"] == "total" else "organization"
+        rows.append(
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "kind": kind,
+                "values": [r[k] for k in keys],
+                "total": r["total"],
+                "open": kind == "organization" and r["id"] == shown.view.org,
+                "chosen": kind == "agent" and r["id"] == shown.view.agent,
+            }
+        )
     return rows
-
-
-def _row(values: dict[str, Any], keys: list[str], kind: str, **flags: bool) -> dict[str, Any]:
-    return {
-        "id": values["id"],
-        "name": values["name"],
-        "kind": kind,
-        "values": [values[k] for k in keys],
-        "total": values["total"],
-        **flags,
-    }
 
 
 class ExplorerWidget(w.VBox):  # type: ignore[misc]
@@ -247,8 +243,14 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         if not self._quiet:
             self.refresh()
 
-    def _hold(self) -> _Hold:
-        return _Hold(self)
+    @contextmanager
+    def _hold(self) -> Iterator[None]:
+        """Set controls without each change re-showing the view."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
 
     # -- showing ---------------------------------------------------------------------------
 
@@ -302,19 +304,6 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
             data["text/html"] = render.view_html(self.shown)
             data["text/plain"] = f"Usage explorer: {self.shown.range.describe()}"
         return bundle
-
-
-class _Hold:
-    """Set controls without each change re-showing the view."""
-
-    def __init__(self, widget: ExplorerWidget) -> None:
-        self.widget = widget
-
-    def __enter__(self) -> None:
-        self.widget._quiet = True
-
-    def __exit__(self, *exc: object) -> None:
-        self.widget._quiet = False
 
 
 def _status(text: str, color: str) -> str:
