@@ -21,7 +21,7 @@ import polars as pl
 
 from .config import Config, ConfigError, check_object_id, check_timezone
 from .cube import UNASSIGNED, UNATTRIBUTED, Cube, query_cube
-from .metrics import LEVELS, METRICS, Reading, Users
+from .metrics import DRILL_DOWN, METRICS, Reading, Users, parse_metrics
 from .periods import (
     GRANULARITIES,
     Bucket,
@@ -50,7 +50,7 @@ PRESETS = {
 }
 LAST_DAYS = re.compile(r"last_([1-9][0-9]*)_days")  # any N, beside the presets shown
 WINDOW_METRICS = tuple(m for m in METRICS if m != "users")  # what the window pass reads
-USERS_LEVELS = tuple(dict.fromkeys(LEVELS["platform"] + LEVELS["organization"]))
+
 _KEEP = 4  # extra cubes kept (other ranges, users)
 
 
@@ -220,7 +220,7 @@ class Explorer:
         grain = choose_granularity(rng, view.granularity)
         note = self.pending(view)
         if view.metric == "users":
-            users = Users(grain, USERS_LEVELS)
+            users = Users(grain, DRILL_DOWN)
             return self._kept((rng, grain), Reading.of(METRICS, users)), _notes(note)
         window = self.window(zone)
         if zone not in self._windows and window.start <= rng.start and rng.end <= window.end:
@@ -302,7 +302,7 @@ def page_views(
     """The views of a page (the flags of `usage-report page`), one per metric: a custom
     range, the last N days, or the explorer's default (the last full months; the last 30
     days for an organization)."""
-    from .metrics import parse_metrics
+
     from .periods import parse_date
 
     if last_days and (start or end):
@@ -330,6 +330,6 @@ def page_views(
 def page_cube(source: Source, views: list[View], as_of: date | None = None) -> Cube:
     """The one pass a page needs: its range, its metrics, distinct users for its buckets."""
     rng = range_of(views[0], source.config, as_of)
-    users = Users(choose_granularity(rng, views[0].granularity), USERS_LEVELS)
+    users = Users(choose_granularity(rng, views[0].granularity), DRILL_DOWN)
     reading = Reading.of([v.metric for v in views], users)
     return query_cube(source.db, rng, source.config, reading=reading)

@@ -49,6 +49,8 @@ LEVELS: dict[str, tuple[tuple[bool, bool], ...]] = {
     "agent": ((True, True),),  # one agent within one organization
     "agent_anywhere": ((False, True),),  # one agent across organizations
 }
+# A platform table and any organization's drill-down, from one pass.
+DRILL_DOWN = tuple(dict.fromkeys(LEVELS["platform"] + LEVELS["organization"]))
 BUCKET_FORMATS = {"month": "%Y-%m", "week": "%Y-%m-%d", "day": "%Y-%m-%d"}
 
 

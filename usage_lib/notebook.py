@@ -102,8 +102,8 @@ def page(views: list[View], cube_path: str = "", config_path: str = "", as_of: s
         day = parse_date(as_of, "as_of") if as_of else None
         cube = page_cube(connect(config_path or None, as_of=day, quiet=True), views, day)
     shown = [cut(cube, v) for v in views]
-    table, kind = shown[0].chart_table()
     first = shown[0]
+    table, kind = first.chart_table()
     chart = view_chart(table, first.buckets, first.granularity, first.view.metric, kind)
     show(view_html(shown, chart.png()))
 

@@ -23,7 +23,7 @@ from .config import Config, ConfigError, load_config
 from .cube import Cube, query_cube
 from .db import database, hosts_of
 from .embedded import EmbeddedMongo, demo_server
-from .metrics import LEVELS, METRICS, Reading, Users, parse_metrics
+from .metrics import DRILL_DOWN, LEVELS, METRICS, Reading, Users, parse_metrics
 from .paths import EXAMPLE_CONFIG, demo_dir
 from .periods import (
     DateRange,
@@ -132,8 +132,7 @@ def load_cube(
         day = _day(as_of, "as_of") if as_of is not None else today_in(zone)
         rng = default_range(day, source.config.months, zone)
     names = parse_metrics(metrics) if isinstance(metrics, str) else tuple(metrics)
-    levels = tuple(dict.fromkeys(LEVELS["platform"] + LEVELS["organization"]))
-    users = Users(choose_granularity(rng, granularity), levels)
+    users = Users(choose_granularity(rng, granularity), DRILL_DOWN)
     return query_cube(source.db, rng, source.config, reading=Reading.of(names, users))
 
 
