@@ -253,9 +253,10 @@ def _as_of_anchor(args: argparse.Namespace) -> tuple[int, int] | None:
 
 
 def _out(args: argparse.Namespace) -> Path:
-    from .paths import reports_dir
+    """The reports folder, absolute, and checked that it is (or can be made) a folder."""
+    from .paths import reports_dir, writable_folder
 
-    return Path(args.out) if args.out else reports_dir()
+    return writable_folder(Path(args.out) if args.out else reports_dir(), "--out")
 
 
 def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
@@ -336,7 +337,7 @@ def cmd_page(args: argparse.Namespace) -> int:
 
     from .explorer import page_cube, page_views, range_of
     from .pack import write_file
-    from .paths import notebook_dir, reports_dir
+    from .paths import notebook_dir, reports_dir, writable_folder
     from .periods import parse_date
     from .runner import NotebookFailed, run_notebooks
 
@@ -355,12 +356,13 @@ def cmd_page(args: argparse.Namespace) -> int:
     as_of = parse_date(args.as_of, "as_of") if args.as_of else None
     rng = range_of(views[0], config, as_of)
     out = (
-        Path(args.out)
+        Path(args.out).expanduser().absolute()
         if args.out
         else reports_dir() / "views" / f"usage-{rng.start}-{rng.end}.html"
     )
     if out.is_dir():
         raise ConfigError("--out", f"{out} is a folder; give the page's file name")
+    writable_folder(out.parent, "--out")
     src = _open(args, config, _as_of_anchor(args))
     cube = page_cube(src, views, as_of)
     notebook = notebook_dir() / "explore.ipynb"
@@ -618,7 +620,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from .runner import ensure_kernel
 
     config = _config(args)
-    folder = _working_copy(Path(args.notebooks) if args.notebooks else None)
+    folder = _working_copy(Path(args.notebooks).absolute() if args.notebooks else None)
     src = _open(args, config, _as_of_anchor(args))
     ensure_kernel()
     env = dict(os.environ)

@@ -361,7 +361,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     data: dict[str, Any] = {}
     source = None
     if chosen:
-        source = Path(chosen)
+        source = Path(chosen).expanduser().absolute()  # read once, whatever folder runs later
         try:
             data = tomllib.loads(source.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -42,7 +42,7 @@ def reports_dir(env: Mapping[str, str] | None = None) -> Path:
     """USAGE_REPORTS_DIR, else the checkout's reports/, else ./reports."""
     env = os.environ if env is None else env
     if env.get("USAGE_REPORTS_DIR", "").strip():
-        return Path(env["USAGE_REPORTS_DIR"].strip())
+        return Path(env["USAGE_REPORTS_DIR"].strip()).expanduser().absolute()
     root = checkout()
     return root / "reports" if root else Path.cwd() / "reports"
 
@@ -51,9 +51,29 @@ def demo_dir(env: Mapping[str, str] | None = None) -> Path:
     """USAGE_DEMO_DIR, else the checkout's .demo-db/, else the user's cache folder."""
     env = os.environ if env is None else env
     if env.get("USAGE_DEMO_DIR", "").strip():
-        return Path(env["USAGE_DEMO_DIR"].strip())
+        return Path(env["USAGE_DEMO_DIR"].strip()).expanduser().absolute()
     root = checkout()
     if root:
         return root / ".demo-db"
     cache = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
     return Path(cache) / "usage-lib" / "demo-db"
+
+
+def writable_folder(folder: Path, key: str) -> Path:
+    """`folder` made absolute, created if missing, and checked to take files: a ConfigError
+    naming `key` otherwise (a path under a file, a read-only or unwritable place)."""
+    from .config import ConfigError
+
+    folder = folder.expanduser().absolute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except FileExistsError:
+        raise ConfigError(key, f"{folder} is a file, not a folder") from None
+    except NotADirectoryError:
+        raise ConfigError(key, f"{folder} is under a file, not a folder") from None
+    except OSError as exc:
+        raise ConfigError(key, f"{folder} cannot be written ({exc.strerror or exc})") from None
+    return folder

@@ -41,11 +41,16 @@ class Page:
 
 
 class _QuietKernelManager(AsyncKernelManager):
-    """A kernel whose stdout and stderr (debugger and start-up warnings) go to `log_path`."""
+    """A kernel started in `folder` (its working folder, given to the kernel process, never
+    by changing this process's), its stdout and stderr (debugger and start-up warnings)
+    going to `log_path`."""
 
     log_path: Path | None = None
+    folder: Path | None = None
 
     async def _async_start_kernel(self, **kw: Any) -> None:
+        if self.folder is not None:
+            kw.setdefault("cwd", str(self.folder))
         if self.log_path is None:
             await super()._async_start_kernel(**kw)
             return
@@ -97,14 +102,19 @@ def run_notebooks(
     """Execute each notebook into `staging` with the same parameters and export its HTML page.
 
     Raises NotebookFailed for the first notebook (in order) that failed; the others finish.
+    Every path is made absolute first: nothing here depends on this process's working
+    folder, and nothing changes it (papermill's `cwd=` would, for every thread at once).
     """
     import papermill as pm  # slow to import: only when a pack is made
 
     ensure_kernel()
+    staging = staging.absolute()
+    notebooks = [nb.absolute() for nb in notebooks]
     kernel_log = staging / "kernels.log"
 
     class Manager(_QuietKernelManager):
         log_path = kernel_log
+        folder = staging
 
     def one(source: Path) -> Page:
         executed = staging / source.name
@@ -118,7 +128,6 @@ def run_notebooks(
                 parameters={k: v for k, v in parameters.items() if k in declared},
                 kernel_name=KERNEL,
                 progress_bar=False,
-                cwd=str(source.parent),
                 kernel_manager_class=Manager,
             )
         except pm.PapermillExecutionError as exc:
