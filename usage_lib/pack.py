@@ -9,11 +9,15 @@ month's lock, and a rebuilt pack keeps the record of what was already sent.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import io
+import itertools
 import json
 import os
 import shutil
+import sys
 import zipfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -33,25 +37,117 @@ def zip_name(month: str) -> str:
     return f"usage-report-{month}.zip"
 
 
+STAGING = ".staging-"
+JOURNAL = ".publishing.json"  # in a staged folder while it is being swapped in
+
+
 @contextlib.contextmanager
-def staging(out: Path, month: str) -> Iterator[Path]:
-    """A fresh folder beside the packs, removed afterwards whatever happens."""
+def staging(out: Path, name: str) -> Iterator[Path]:
+    """A fresh folder out/.staging-<name>-<pid>-<n>, held by a lock for as long as it is in
+    use and removed afterwards whatever happens. The folders of killed runs are left for
+    `clear_stale`, which a command calls once before it stages: their lock is free."""
     out.mkdir(parents=True, exist_ok=True)
-    folder = out / f".staging-{month}-{os.getpid()}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    with _exclusive(out / ".staging.lock"):  # a folder is made and locked as one step
+        for n in itertools.count():
+            folder = out / f"{STAGING}{name}-{os.getpid()}-{n}"
+            if not folder.exists() and not _lock_of(folder).exists():
+                break
+        handle = open(_lock_of(folder), "w")  # noqa: SIM115 - held until the folder goes
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        folder.mkdir()
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        _lock_of(folder).unlink(missing_ok=True)
+        handle.close()
+
+
+def _lock_of(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".lock")
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def clear_stale(out: Path) -> None:
+    """Remove the staging folders of runs that were killed (their lock is free), finishing
+    or undoing a swap one of them was in the middle of (`_recover`); a run still going
+    holds its lock, so its folder is left alone."""
+    if not out.is_dir():
+        return
+    with _exclusive(out / ".staging.lock"):
+        for folder in sorted(out.glob(STAGING + "*")):
+            if not folder.is_dir():
+                continue
+            lockfile = _lock_of(folder)
+            if lockfile.exists():
+                with open(lockfile, "w") as handle:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # its run is still going
+                    _remove_stale(out, folder)
+                lockfile.unlink(missing_ok=True)
+            elif not _alive(folder.name):  # made by an earlier version, without a lock
+                _remove_stale(out, folder)
+        for lockfile in out.glob(STAGING + "*.lock"):  # a run killed after its folder went
+            if not lockfile.with_suffix("").exists():
+                with open(lockfile, "w") as handle:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    lockfile.unlink(missing_ok=True)
+
+
+def _alive(name: str) -> bool:
+    """Whether the process whose id ends a staging folder's name is still running."""
+    pid = name.rsplit("-", 1)[-1]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(out: Path, folder: Path) -> None:
+    """A killed run's staging folder: any swap it was in (a journal in the folder, or in a
+    folder staged inside it) is finished or undone, then it goes."""
+    for path in [*folder.glob(JOURNAL), *folder.glob(f"*/{JOURNAL}")]:
+        journal = json.loads(path.read_text(encoding="utf-8"))
+        with lock(out, journal["month"]):
+            _recover(path.parent, out / journal["final"], journal["keep"])
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _recover(staged: Path, final: Path, keep: Sequence[str]) -> None:
+    """A swap interrupted by a killed run: before it, the entries it was keeping go back to
+    the published folder (which is complete); when only the staged folder is left (a
+    killed fallback swap), it is complete: it is published."""
+    if not final.exists():
+        (staged / JOURNAL).unlink()
+        staged.rename(final)
+        return
+    for name in keep:
+        if (staged / name).exists() and not (final / name).exists():
+            (staged / name).rename(final / name)
 
 
 @contextlib.contextmanager
 def lock(out: Path, month: str) -> Iterator[None]:
-    """The month's lock: one process at a time publishes its pack or records a sending."""
+    """The month's lock: one process at a time publishes in out/<month> (the pack, the
+    customers' statements) or records a sending."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / f".{month}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with _exclusive(out / f".{month}.lock"):
         yield
 
 
@@ -71,14 +167,23 @@ def write_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def publish(staging: Path, out: Path, month: str) -> Path:
-    """Swap the staged pack in as out/<month>, keeping the record of emails already sent and
-    of what the pack it replaces had published (`history`)."""
-    final = out / month
+def publish(staging: Path, out: Path, month: str, final: Path | None = None) -> Path:
+    """Swap the staged folder in as `final` (default out/<month>; a customer's statement
+    under it), holding the month's lock. Kept from the folder it replaces: the record of
+    emails already sent, what it had published (`history`), and every entry it did not
+    make itself (customers/ beside a pack, anything a user put there).
+
+    The kept entries move into the staged folder, then the two are exchanged in one
+    rename: readers see the old folder or the new one, whole. A run killed on the way is
+    finished or undone by the next one (`clear_stale`), so nothing is lost."""
+    final = final or out / month
     with lock(out, month):
-        if (final / MANIFEST).exists():
-            replaced = read_manifest(final)
-            manifest = read_manifest(staging)
+        (final / JOURNAL).unlink(missing_ok=True)  # left by a run killed after its swap
+        manifest = read_manifest(staging)
+        manifest["files"] = sorted(p.name for p in staging.iterdir())
+        keep: list[str] = []
+        if final.exists():
+            replaced = read_manifest(final) if (final / MANIFEST).exists() else {}
             if replaced.get("sent"):
                 manifest["sent"] = replaced["sent"]
             if replaced.get("published"):
@@ -87,13 +192,49 @@ def publish(staging: Path, out: Path, month: str) -> Path:
                     "published": replaced["published"],
                 }
                 manifest["history"] = [earlier, *replaced.get("history", [])]
-            write_manifest(staging, manifest)
-        old = final.with_name(f".previous-{month}-{os.getpid()}")
-        if final.exists():
-            final.rename(old)
-        staging.rename(final)
+            made = set(replaced.get("files") or ()) | set(manifest["files"])
+            keep = sorted(p.name for p in final.iterdir() if p.name not in made)
+        write_manifest(staging, manifest)
+        if not final.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(final)
+            return final
+        journal = {"month": month, "final": str(final.relative_to(out)), "keep": keep}
+        write_file(staging / JOURNAL, json.dumps(journal).encode())
+        for name in keep:
+            (final / name).rename(staging / name)
+        old = _swap(staging, final)
+        (final / JOURNAL).unlink()
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _swap(staged: Path, final: Path) -> Path:
+    """Exchange the two folders atomically (Linux renameat2); where the file system cannot,
+    two renames. Returns where the replaced folder now is (to be removed)."""
+    if _exchange(staged, final):
+        return staged
+    old = staged.with_name(staged.name + "-replaced")
+    final.rename(old)
+    staged.rename(final)
+    return old
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if done == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), str(b))
 
 
 def publications(out: Path) -> list[tuple[str, dict[str, Any]]]:

@@ -63,60 +63,68 @@ def make_pack(
     log = _logger(progress)
     window = month_window(source.config, month)
     jobs = min(jobs or os.cpu_count() or 1, len(notebooks))
-    with pack.staging(out, month) as staging:
-        started = time.perf_counter()
-        cube = month_cube(source, month)
-        cube_path = cube.save(staging / "cube.parquet")
-        data_s = time.perf_counter() - started
-        log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
-        compared = _compare(source, cube, out, staging)
-        parameters = {
-            "month": month,
-            "cube_path": str(cube_path.resolve()),
-            "config_path": "",
-            **compared.parameters,
-        }
-        if source.config.reconcile is None:  # its page is in the pack only when configured
-            notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
-        t0 = time.perf_counter()
-        try:
-            pages = run_notebooks(notebooks, staging, parameters, jobs, log)
-        except NotebookFailed as exc:
-            kept = pack.keep_failed(out, month, staging)
-            raise ReportError(
-                f"{exc}; the previous pack is untouched; the failed notebook is in {kept}"
-            ) from None
-        notebooks_s = time.perf_counter() - t0
+    pack.clear_stale(out)
+    try:
+        with pack.staging(out, month) as staging:
+            started = time.perf_counter()
+            cube = month_cube(source, month)
+            cube_path = cube.save(staging / "cube.parquet")
+            data_s = time.perf_counter() - started
+            log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
+            compared = _compare(source, cube, out, staging)
+            parameters = {
+                "month": month,
+                "cube_path": str(cube_path.resolve()),
+                "config_path": "",
+                **compared.parameters,
+            }
+            if source.config.reconcile is None:  # its page is in the pack only when configured
+                notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
+            t0 = time.perf_counter()
+            try:
+                pages = run_notebooks(notebooks, staging, parameters, jobs, log)
+            except NotebookFailed as exc:
+                kept = pack.keep_failed(out, month, staging)
+                raise ReportError(
+                    f"{exc}; the previous pack is untouched; the failed notebook is in {kept}"
+                ) from None
+            notebooks_s = time.perf_counter() - t0
 
-        digest = Digest.of(cube, month, compared.restated, compared.reconciliation)
-        links = [(p.html, p.title) for p in pages]
-        (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
-        manifest = {
-            "month": month,
-            "range": {"start": window.start.isoformat(), "end": window.end.isoformat()},
-            "timezone": window.timezone,
-            "rule": cube.rule,
-            "exclusions": [e.__dict__ for e in cube.exclusions],
-            "library_version": __version__,
-            "data_as_of": cube.read_at.isoformat(),
-            "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "source": "embedded demo database" if source.demo else "configured database",
-            "data_pass_s": round(data_s, 2),
-            "notebooks_s": round(notebooks_s, 2),
-            "jobs": jobs,
-            "notebooks": {
-                Path(p.html).stem: {"execute_s": p.execute_s, "export_s": p.export_s} for p in pages
-            },
-            **digest.figures(),
-            "pages": [p.html for p in pages],
-            **compared.figures(),
-        }
-        pack.write_manifest(staging, manifest)
-        letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)
-        attachment = pack.pages_zip(staging, month, manifest["pages"])
-        message = compose(digest, letter, attachment, sender, recipients)
-        pack.write_file(staging / pack.eml_name(month), bytes(message))
-        final = pack.publish(staging, out, month)
+            digest = Digest.of(cube, month, compared.restated, compared.reconciliation)
+            links = [(p.html, p.title) for p in pages]
+            (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
+            manifest = {
+                "month": month,
+                "range": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+                "timezone": window.timezone,
+                "rule": cube.rule,
+                "exclusions": [e.__dict__ for e in cube.exclusions],
+                "library_version": __version__,
+                "data_as_of": cube.read_at.isoformat(),
+                "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                "source": "embedded demo database" if source.demo else "configured database",
+                "data_pass_s": round(data_s, 2),
+                "notebooks_s": round(notebooks_s, 2),
+                "jobs": jobs,
+                "notebooks": {
+                    Path(p.html).stem: {"execute_s": p.execute_s, "export_s": p.export_s}
+                    for p in pages
+                },
+                **digest.figures(),
+                "pages": [p.html for p in pages],
+                **compared.figures(),
+            }
+            pack.write_manifest(staging, manifest)
+            letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)
+            attachment = pack.pages_zip(staging, month, manifest["pages"])
+            message = compose(digest, letter, attachment, sender, recipients)
+            pack.write_file(staging / pack.eml_name(month), bytes(message))
+            final = pack.publish(staging, out, month)
+    except OSError as exc:  # a full disk, a folder gone underneath: nothing was published
+        raise ReportError(
+            f"could not write the pack ({exc.strerror or exc}: {exc.filename or out}); "
+            "the previous pack is untouched"
+        ) from None
     return Pack(final, pack.read_manifest(final), compared.warnings)
 
 

@@ -108,11 +108,12 @@ def write_statements(
     table = platform_table(cube, "month").filter((pl.col("id") != UNASSIGNED) & (pl.col(month) > 0))
     if org is not None:
         table = table.filter(pl.col("id") == org.lower())
-    root = out / month / "customers"
-    with ExitStack() as stack:  # a failed run leaves the statements as they were
+    pack.clear_stale(out)
+    # Staged beside the packs, not inside out/<month>, which a pack rebuild swaps; each
+    # customer's folder is then swapped in whole under the month's lock.
+    with pack.staging(out, f"{month}-customers") as staging:
         folders = {
-            r["id"]: stack.enter_context(pack.staging(root, f"{slug(r['name'])}-{r['id']}"))
-            for r in table.iter_rows(named=True)
+            r["id"]: staging / f"{slug(r['name'])}-{r['id']}" for r in table.iter_rows(named=True)
         }
         rows = _write_rows(source, cube, month, org, folders)
         made = []
@@ -129,7 +130,7 @@ def write_statements(
                 "data_as_of": cube.read_at.isoformat(),
             }
             pack.write_manifest(staged, manifest)
-            final = pack.publish(staged, root, f"{slug(name)}-{o}")
+            final = pack.publish(staged, out, month, out / month / "customers" / staged.name)
             made.append(Statement(o, name, final, history[month], rows[o]))
     return made
 
@@ -175,7 +176,7 @@ def send_statement(
     """Email one customer its statement, once per month and recipient list (recorded in the
     folder's manifest.json only once sent); ("sent" | "already sent", record)."""
     folder = statement.folder
-    with pack.lock(folder.parent, folder.name):
+    with pack.lock(folder.parents[2], folder.parents[1].name):  # out/<month>/customers/<it>
         manifest = pack.read_manifest(folder)
         earlier = pack.already_sent(manifest, recipients)
         if earlier and not force:
