@@ -1,12 +1,16 @@
 """The MongoDB client: errors in one line that name no secret, within the promised time."""
 
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from pymongo.errors import OperationFailure
+from support import BIN
 
-from usage_lib.config import Config, ConfigError
-from usage_lib.db import DatabaseError, client_for, database, hosts_of, translate_errors
+from usage_lib.config import Config, ConfigError, load_config
+from usage_lib.db import DatabaseError, TooBig, client_for, database, hosts_of, translate_errors
+from usage_lib.paths import EXAMPLE_CONFIG
 
 SECRET = "pw-Zq81"
 
@@ -47,3 +51,35 @@ def test_a_refusal_says_what_to_do(mongo: object) -> None:
         translate_errors(db, "needs a dbAdmin"),
     ):
         raise OperationFailure("not authorized on tiledesk", code=13)
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [(10334, "16 MiB"), (146, "memory"), (292, "without disk"), (16819, "$sort"), (50, "time")],
+)
+def test_a_limit_of_the_server_says_so_and_what_to_do(mongo: object, code: int, says: str) -> None:
+    db = database(Config(mongodb_uri=getattr(mongo, "uri")))  # noqa: B009
+    with pytest.raises(TooBig) as error, translate_errors(db, what="the pass over May 2026"):
+        raise OperationFailure("too much", code=code)
+    text = str(error.value)
+    assert says in text and "the pass over May 2026" in text and "shorter range" in text
+    assert "\n" not in text
+
+
+def test_the_query_timeout_is_a_setting_and_its_error_exits_1(tmp_path: Path) -> None:
+    """[source] query_timeout_s = 1 on the demo database's 13 months: the server stops the
+    pass (SecantusDB enforces maxTimeMS), one line naming the range, exit 1, not 3."""
+    config = tmp_path / "usage.toml"
+    config.write_text(EXAMPLE_CONFIG.read_text() + "\n[source]\nquery_timeout_s = 1\n")
+    done = subprocess.run(
+        [str(BIN), "table", "--config", str(config), "--start", "2025-10-01", "--end",
+         "2026-10-31", "--granularity", "day", "--metrics", "all", "--format", "json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("\n") == 1 and "ran past its time limit" in done.stderr
+    assert "1 Oct 2025 – 31 Oct 2026" in done.stderr and "query_timeout_s" in done.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[source]\nquery_timeout_s = 0\n")
+    with pytest.raises(ConfigError, match="source.query_timeout_s"):
+        load_config(bad, env={})

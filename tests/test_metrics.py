@@ -1,9 +1,13 @@
 """Metric names as users type them, and what the pass reads for them."""
 
+from datetime import date
+
 import pytest
 
-from usage_lib.config import ConfigError
-from usage_lib.metrics import LEVELS, METRICS, Reading, Users, parse_metrics, users_stages
+from usage_lib.config import Config, ConfigError, Exclusion
+from usage_lib.cube import pipeline
+from usage_lib.metrics import LEVELS, METRICS, Reading, Users, parse_metrics
+from usage_lib.periods import DateRange
 
 
 def test_parse_metrics_keeps_the_order_asked() -> None:
@@ -23,13 +27,26 @@ def test_the_pass_reads_only_what_is_asked() -> None:
 
 
 def test_users_keys_cover_rows_and_totals_per_bucket_and_range() -> None:
-    stages = users_stages(Users("month", LEVELS["platform"]), "UTC", ["a" * 24], True)
-    keys = next(s["$project"]["k"] for s in stages if "k" in s.get("$project", {}))
+    """Each billable row fans out into its cube key and one users key per level and bucket,
+    and the whole range; tests and excluded organizations carry no users key."""
+    reading = Reading.of(["users"], Users("month", LEVELS["platform"]))
+    config = Config(exclusions=(Exclusion("a" * 24, "x", "y"),))
+    stages = pipeline(DateRange(date(2026, 1, 1), date(2026, 3, 31)), config, "day", None, reading)
+    fan_out = next(s["$project"]["k"] for s in stages if "k" in s.get("$project", {}))
+    cube_key, (billable, keys, none) = (
+        fan_out["$concatArrays"][0],
+        fan_out["$concatArrays"][1]["$cond"],
+    )
+    assert cube_key == [{"t": "c", "o": "$o", "a": "$a", "d": "$d", "x": "$x"}]
+    month = {
+        "$dateTrunc": {"date": "$d", "unit": "month", "timezone": "UTC", "startOfWeek": "monday"}
+    }
     assert keys == [
-        {"o": "$o", "a": "*", "b": "$b"},  # each organization, each month
-        {"o": "$o", "a": "*", "b": "*"},  # each organization, the whole range
-        {"o": "*", "a": "*", "b": "$b"},  # all of them, each month
-        {"o": "*", "a": "*", "b": "*"},  # all of them, the whole range
+        {"t": "u", "o": "$o", "a": None, "b": month, "u": "$u"},  # each organization, month
+        {"t": "u", "o": "$o", "a": None, "b": None, "u": "$u"},  # each, the whole range
+        {"t": "u", "o": None, "a": None, "b": month, "u": "$u"},  # all of them, each month
+        {"t": "u", "o": None, "a": None, "b": None, "u": "$u"},  # all, the whole range
     ]
-    assert stages[0] == {"$match": {"_id.x": False}}  # test conversations are not billable
-    assert {"$match": {"o": {"$nin": ["a" * 24]}}} in stages  # nor excluded organizations
+    assert none == []
+    assert {"$eq": ["$x", False]} in billable["$and"]  # test conversations are not billable
+    assert {"$not": [{"$in": ["$o", ["a" * 24]]}]} in billable["$and"]  # nor excluded ones

@@ -39,20 +39,11 @@ import polars as pl
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
+from . import rule
 from .adoption import activity, agent_quality, engagement, headline, movers, starters
 from .checks import all_checks
 from .config import Config, load_config
-from .cube import (
-    UNASSIGNED,
-    UNATTRIBUTED,
-    Cube,
-    agent_of,
-    is_test,
-    lookup_names,
-    match_stage,
-    org_key,
-    query_cube,
-)
+from .cube import UNASSIGNED, UNATTRIBUTED, Cube, lookup_names, query_cube
 from .db import database
 from .paths import EXAMPLE_CONFIG, report_notebooks
 from .periods import DateRange, bucket_key, month_key, months_ending
@@ -142,14 +133,15 @@ FIELDS = {"_id": 0, "createdAt": 1, "id_organization": 1, "attributes.bot_id": 1
 def naive(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     """What an analyst writes first: fetch the matching conversations with a projection,
     group them in polars into the same daily cube, then the same tables."""
+    p = config.profile
     rows = [
         (
-            org_key(doc.get("id_organization")) or UNASSIGNED,
-            agent_of(doc) or UNATTRIBUTED,
+            rule.tenant_of(doc.get(p.tenant_field)) or UNASSIGNED,
+            rule.agent_of(doc, p, {}) or UNATTRIBUTED,
             doc["createdAt"],
-            is_test(doc),
+            rule.is_test(doc, p),
         )
-        for doc in db.requests.find(match_stage(rng, config), FIELDS)
+        for doc in db.requests.find(rule.match(rng, config), FIELDS)
     ]
     schema: dict[str, Any] = {"org_id": pl.String, "agent_id": pl.String,
                               "at": pl.Datetime("us", "UTC"), "test": pl.Boolean}  # fmt: skip
@@ -193,7 +185,7 @@ def per_table(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
 
 
 def floor(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
-    db.requests.count_documents(match_stage(rng, config))
+    db.requests.count_documents(rule.match(rng, config))
     return pl.DataFrame()
 
 

@@ -1,7 +1,8 @@
 """`usage-report`, the command line.
 
-Exit codes: 0 ok, 1 the pack failed, 2 bad input, 3 database unreachable or refused,
-4 the email was not sent (nothing recorded; the same command retries).
+Exit codes: 0 ok, 1 the pack failed (or the database reached a limit of its own: too large,
+out of memory, out of time), 2 bad input, 3 database unreachable or refused, 4 the email was
+not sent (nothing recorded; the same command retries).
 """
 
 from __future__ import annotations
@@ -307,7 +308,10 @@ def cmd_table(args: argparse.Namespace) -> int:
     grain = choose_granularity(rng, args.granularity)
     src = _open(args, config, _as_of_anchor(args))
     reading = Reading.of(metrics, Users(grain, LEVELS[scope.users_level]))
-    cube = query_cube(src.db, rng, src.config, reading=reading)
+    # an organization's (or agent's) table reads that organization (agent) only
+    cube = query_cube(
+        src.db, rng, src.config, org=scope.org_id, reading=reading, agent=scope.agent_id
+    )
     tables = {m: usage_table(cube, scope, grain, m) for m in metrics}
     sums = {m: usage_totals(cube, scope, grain, m) for m in metrics}
     what = {
@@ -724,13 +728,16 @@ def message(exc: ConfigError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
-    from .db import DatabaseError
+    from .db import DatabaseError, TooBig
 
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(f"usage-report: error: {message(exc)}", file=sys.stderr)
         return EXIT_INPUT
+    except TooBig as exc:  # the database works; this request reached one of its limits
+        print(f"usage-report: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except DatabaseError as exc:
         print(f"usage-report: {exc}", file=sys.stderr)
         return EXIT_DATABASE

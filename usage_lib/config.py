@@ -92,6 +92,11 @@ class Config:
     reconcile: Reconcile | None = None
     customers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # org id -> recipients
     profile: Profile = Profile()  # how the deployment stores conversations ([source])
+    query_timeout_s: int = 300  # [source] query_timeout_s: maxTimeMS of the pass
+
+    @property
+    def query_timeout_ms(self) -> int:
+        return self.query_timeout_s * 1000
 
     @property
     def test_word(self) -> str:
@@ -196,6 +201,13 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     source_table = data.get("source", {})
     if not isinstance(source_table, dict):
         raise ConfigError("source", "expected a table [source]")
+    source_table = dict(source_table)
+    timeout = _typed(source_table, "query_timeout_s", int, "source", 300)
+    if not 1 <= timeout <= 86_400:
+        raise ConfigError(
+            "source.query_timeout_s", f"must be between 1 and 86400 seconds, got {timeout}"
+        )
+    source_table.pop("query_timeout_s", None)
     profile = parse_profile(source_table)
     rule = _rule(billing, profile)
 
@@ -251,6 +263,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         reconcile=_reconcile(data.get("reconcile"), source),
         customers=_customers(data.get("customer", [])),
         profile=profile,
+        query_timeout_s=timeout,
     )
 
 

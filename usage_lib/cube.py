@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -20,10 +20,11 @@ import polars as pl
 from bson import ObjectId
 from pymongo.database import Database
 
+from . import rule
 from .config import Config, Exclusion
-from .db import LOOKUP_TIMEOUT_MS, QUERY_TIMEOUT_MS, translate_errors
-from .metrics import ALL, COUNT_ONLY, Reading, users_stages
-from .periods import DateRange
+from .db import LOOKUP_TIMEOUT_MS, translate_errors
+from .metrics import ALL, COUNT_ONLY, Reading
+from .periods import DateRange, Granularity, bucket_key
 from .profiles import PROFILES, Profile
 
 CUSTOM = PROFILES["custom"]
@@ -41,7 +42,7 @@ SCHEMA = {
     "billable": pl.Int64,  # conversations the billing rule counts
     "test_mode": pl.Int64,  # closed, deep enough, but test mode: left out of billing
     "excluded": pl.Int64,  # would be billable, but the organization is on the exclusion list
-    "depth_sum": pl.Int64,  # of the billable conversations (read with the metrics)
+    "depth_sum": pl.Float64,  # of the billable conversations (read with the metrics)
     "depth_n": pl.Int64,  # billable conversations with a depth
     "handoffs": pl.Int64,  # billable, attributed to an agent, a human agent took part
 }
@@ -150,79 +151,12 @@ class Cube:
 
 
 def org_key(value: Any) -> str | None:
-    """Organization id as lower-case 24-hex whether stored as ObjectId or string; None if none."""
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, str) and value:
-        return value.lower()
-    return None
+    """A stored tenant id as the cube names it (`rule.tenant_of`); None if there is none."""
+    return rule.tenant_of(value) or None
 
 
-def agent_key(started_by: Any, prefix: str = "") -> str | None:
-    """The grouped `a` (see `pipeline`): attributes.bot_id when it is a non-empty string, else
-    participantsBots (emptied on hand-off), whose first entry is the agent; with a profile's
-    bot prefix, `{"p": participants}`, whose first entry with the prefix is (without it)."""
-    if isinstance(started_by, str):
-        return started_by
-    if isinstance(started_by, list) and started_by and started_by[0] is not None:
-        return str(started_by[0])
-    if isinstance(started_by, Mapping) and prefix:
-        marked = [
-            p for p in started_by.get("p") or [] if isinstance(p, str) and p.startswith(prefix)
-        ]
-        return marked[0][len(prefix) :] or None if marked else None
-    return None
-
-
-def agent_of(doc: Mapping[str, Any], profile: Profile = CUSTOM) -> str | None:
-    """The agent of one stored conversation: the rule the pass settles on grouped rows
-    (before a published fork is reported under its root)."""
-    bot = (doc.get("attributes") or {}).get("bot_id")
-    found = agent_key(bot if isinstance(bot, str) and bot else doc.get("participantsBots"))
-    return found or agent_key({"p": doc.get("participants")}, profile.bot_prefix)
-
-
-def is_test(doc: Mapping[str, Any], profile: Profile = CUSTOM) -> bool:
-    """A test conversation: only a boolean true counts (a missing flag is not a test)."""
-    return _field(doc, profile.test_field) is True
-
-
-def _field(doc: Mapping[str, Any], path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
-
-
-def org_forms(org_id: str) -> list[Any]:
-    """The ways an organization id is stored: ObjectId, or the 24-hex string in either case;
-    for UNASSIGNED, missing, null or empty."""
-    if org_id == UNASSIGNED:
-        return [None, ""]
-    return [ObjectId(org_id), org_id.lower(), org_id.upper()]
-
-
-def match_stage(rng: DateRange, config: Config, org: str | None = None) -> dict[str, Any]:
-    """The `$match` the pass uses: range, statuses, depth, preflight and channels, and one
-    tenant (organization or project) when `org` is given.
-
-    Test conversations and exclusions are not filtered here but counted apart in the
-    `$group`, so the data checks come from the same single pass.
-    """
-    start, end = rng.utc_bounds()
-    rule, profile = config.rule, config.profile
-    match: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end}}
-    if rule.statuses is not None:
-        match["status"] = {"$in": list(rule.statuses)}
-    if rule.min_depth > 0:
-        match[profile.depth_field] = {"$gte": rule.min_depth}
-    if rule.exclude_preflight:
-        match["preflight"] = {"$ne": True}
-    if rule.exclude_channels:
-        match["channel.name"] = {"$nin": list(rule.exclude_channels)}
-    if org is not None:
-        match[profile.tenant_field] = {"$in": org_forms(org)}
-    return match
+def _tenant(org: str) -> str:
+    return rule.NONE if org == UNASSIGNED else org.lower()
 
 
 def pipeline(
@@ -232,89 +166,136 @@ def pipeline(
     org: str | None = None,
     reading: Reading = COUNT_ONLY,
     forks: Mapping[str, str] | None = None,
+    agent: str | None = None,
 ) -> list[dict[str, Any]]:
-    """`$match`, then one `$group` on the organization field as stored, the agent, the local day.
+    """The pass, bounded whatever the data's size: every stage is a `$match`, a `$group`
+    (which MongoDB spills to disk and splits across shards), a `$project` or an `$unwind`
+    of a fixed handful of keys; no `$facet`, `$push` or array that grows with the data, and
+    every document it returns is one small row.
 
-    Per document the server only reads fields, truncates a date and makes two
-    comparisons, the least work that keeps the grouped rows few: on SecantusDB
-    each operator costs per document. `a` is attributes.bot_id when it sorts
-    after "" (a non-empty string), else participantsBots. Id forms, attribution,
-    exclusions and billable counts are settled on the grouped rows in `_to_frame`.
-
-    With details, the test flag joins the key (`x`) and the group also sums depths and
-    hand-offs (a non-empty `participantsAgents` sorts after []); with users it keeps
-    each row's set of requesters, which a `$facet` turns into distinct counts.
+    1. `$match` the rule's conversations (of one tenant, or one agent, when asked).
+    2. `$group` on the stored forms: tenant, agent evidence, the local day (or month), the
+       test flag (and the requester, when users are read). Per conversation the server reads
+       fields and truncates a date: the least work, since SecantusDB pays per operator.
+    3. `$project` the grouped rows to normalized ids (`rule`), forks to their root bot.
+    4. `$group` again on the normalized key: a cube row each. With users, each row first
+       fans out into its cube key and, when it is billable, one key per users level and
+       bucket (and the whole range) carrying the user; the `$group` on (key, user) leaves
+       each distinct user once, and a last `$group` counts them per key.
     """
     profile = config.profile
-    bot_id = "$attributes.bot_id"
-    bots: Any = "$participantsBots"
-    if profile.bot_prefix:  # stock: when participantsBots is empty, the participants
-        bots = {"$cond": [{"$gt": [bots, []]}, bots, {"p": "$participants"}]}
-    test = {"$eq": [f"${profile.test_field}", True]}
+    forks = forks or {}
     key: dict[str, Any] = {
         "o": f"${profile.tenant_field}",
-        "a": {"$cond": [{"$gt": [bot_id, ""]}, bot_id, bots]},
+        "a": rule.agent_evidence(profile),
         "d": {"$dateTrunc": {"date": "$createdAt", "unit": grain, "timezone": rng.timezone}},
+        "x": rule.is_test_expr(profile),
     }
-    group: dict[str, Any] = {"_id": key, "n": {"$sum": 1}}
-    if not reading.details:
-        group["t"] = {"$sum": {"$cond": [test, 1, 0]}}
-    else:
-        key["x"] = test
+    sums: dict[str, Any] = {"n": {"$sum": 1}}
+    if reading.details:
         if profile.has_depth:
-            depth = f"${profile.depth_field}"
-            group["ds"] = {"$sum": depth}
+            sums["ds"] = {"$sum": f"${profile.depth_field}"}
             if config.rule.min_depth == 0:  # else every matched conversation has a depth
-                group["dn"] = {"$sum": {"$cond": [{"$isNumber": depth}, 1, 0]}}
-        group["h"] = {"$sum": {"$cond": [{"$gt": ["$participantsAgents", []]}, 1, 0]}}
-    stages: list[dict[str, Any]] = [{"$match": match_stage(rng, config, org)}, {"$group": group}]
-    if reading.users is not None:
-        group["U"] = {"$push": "$requester"}  # deduplicated in the $facet
-        users = users_stages(
-            reading.users,
-            rng.timezone,
-            config.excluded_ids,
-            config.rule.exclude_test_mode,
-            profile.bot_prefix,
-            forks,
-        )
-        stages.append({"$facet": {"cube": [{"$project": {"U": 0}}], "users": users}})
-    return stages
+                sums["dn"] = {"$sum": {"$cond": [rule.depth_known_expr(profile), 1, 0]}}
+        sums["h"] = {"$sum": {"$cond": [rule.handoff_expr(), 1, 0]}}
+    users = reading.users
+    if users is not None:
+        key["u"] = "$requester"
+    scope = None if agent is None else rule.Agent(agent.lower(), forks)
+    tenant = None if org is None else _tenant(org)
+    normalized: dict[str, Any] = {
+        "_id": 0,
+        "o": rule.tenant_expr("$_id.o"),
+        "a": rule.agent_expr("$_id.a", profile, forks),
+        "d": "$_id.d",
+        "x": "$_id.x",
+        **{name: 1 for name in sums},
+    }
+    if users is not None:
+        normalized["u"] = rule.user_expr("$_id.u")
+    stages: list[dict[str, Any]] = [
+        {"$match": rule.match(rng, config, tenant, scope)},
+        {"$group": {"_id": key, **sums}},
+        {"$project": normalized},
+    ]
+    kept = {**({"o": tenant} if tenant is not None else {}), **({"a": scope.id} if scope else {})}
+    if kept:  # the $match is a superset of the stored forms; the normalized ids are exact
+        stages.append({"$match": kept})
+    totals = {name: {"$sum": f"${name}"} for name in sums}
+    cube_key = {"o": "$o", "a": "$a", "d": "$d", "x": "$x"}
+    if users is None:
+        return [*stages, {"$group": {"_id": cube_key, **totals}}]
+    if users.granularity == grain:
+        bucket: Any = "$d"
+    else:
+        bucket = {
+            "$dateTrunc": {
+                "date": "$d",
+                "unit": users.granularity,
+                "timezone": rng.timezone,
+                "startOfWeek": "monday",
+            }
+        }
+    user_keys = [
+        {
+            "t": "u",
+            "o": "$o" if by_org else None,
+            "a": "$a" if by_agent else None,
+            "b": b,
+            "u": "$u",
+        }
+        for by_org, by_agent in users.levels
+        for b in ((bucket, None) if users.totals else (bucket,))
+    ]
+    billable = [{"$ne": ["$u", rule.NONE]}, {"$not": [{"$in": ["$o", list(config.excluded_ids)]}]}]
+    if config.rule.exclude_test_mode:
+        billable.append({"$eq": ["$x", False]})
+    fan_out = {
+        "$concatArrays": [[{"t": "c", **cube_key}], {"$cond": [{"$and": billable}, user_keys, []]}]
+    }
+    return [
+        *stages,
+        {"$project": {"k": fan_out, **{name: 1 for name in sums}}},
+        {"$unwind": "$k"},
+        {"$group": {"_id": "$k", **totals}},
+        {
+            "$group": {
+                "_id": {part: f"$_id.{part}" for part in ("t", "o", "a", "d", "x", "b")},
+                **totals,
+                "users": {"$sum": 1},
+            }
+        },
+    ]
 
 
 def _to_frame(
-    rows: list[dict[str, Any]], rng: DateRange, config: Config, forks: Mapping[str, str]
+    rows: list[tuple[dict[str, Any], dict[str, Any]]], rng: DateRange, config: Config
 ) -> pl.DataFrame:
-    """Grouped rows -> the cube: normalized ids, local days (a month's first day in the range),
-    billable / test mode / excluded, and the metrics' sums when they were read. A published
-    fork's conversations go to its root bot (`forks`)."""
+    """Grouped rows -> the cube: local days (a month's first day in the range), billable /
+    test / excluded, and the metrics' sums when they were read."""
     zone = ZoneInfo(rng.timezone)
     excluded = set(config.excluded_ids)
-    prefix, has_depth = config.profile.bot_prefix, config.profile.has_depth
+    has_depth = config.profile.has_depth
     records = []
-    for row in rows:
-        key = row["_id"]
-        org = org_key(key.get("o"))
-        agent = agent_key(key.get("a"), prefix) or UNATTRIBUTED
-        agent = forks.get(agent, agent)
+    for key, row in rows:
+        org = key["o"] or UNASSIGNED
+        agent = key["a"] or UNATTRIBUTED
         n = int(row["n"])
-        if "x" in key:  # read with the details: test conversations are rows of their own
-            test = n if key["x"] and config.rule.exclude_test_mode else 0
-        else:
-            test = int(row["t"]) if config.rule.exclude_test_mode else 0
+        test = n if key["x"] and config.rule.exclude_test_mode else 0
         counted = n - test
         billable = 0 if org in excluded else counted
         depth_n = int(row.get("dn", n)) if billable and has_depth else 0
+        depth_sum = (rule.number(row.get("ds")) or 0.0) if billable and has_depth else 0.0
         handoffs = int(row.get("h", 0)) if billable and agent != UNATTRIBUTED else 0
         records.append(
             (
-                org or UNASSIGNED,
+                org,
                 agent,
-                max(key["d"].replace(tzinfo=UTC).astimezone(zone).date(), rng.start),
+                max(_local(key["d"], zone), rng.start),
                 billable,
                 test,
                 counted if org in excluded else 0,
-                int(row.get("ds", 0)) if billable else 0,
+                depth_sum,
                 depth_n,
                 handoffs,
             )
@@ -323,6 +304,10 @@ def _to_frame(
     return frame.group_by("org_id", "agent_id", "day").agg(
         pl.col("billable", "test_mode", "excluded", "depth_sum", "depth_n", "handoffs").sum()
     )
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.replace(tzinfo=UTC).astimezone(zone).date()
 
 
 def fork_roots(db: Database, config: Config) -> dict[str, str]:
@@ -334,21 +319,24 @@ def fork_roots(db: Database, config: Config) -> dict[str, str]:
         found = db.faq_kbs.find({"root_id": {"$nin": [None, ""]}}, {"root_id": 1}).max_time_ms(
             LOOKUP_TIMEOUT_MS
         )
-        return {str(d["_id"]).lower(): str(d["root_id"]).lower() for d in found}
+        roots = {str(d["_id"]).lower(): rule.tenant_of(d["root_id"]) for d in found}
+    return {fork: root for fork, root in roots.items() if root}
 
 
-def _users_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """The `$facet`'s counts -> org_id, agent_id, bucket, users (ALL marks a whole dimension)."""
+def _users_frame(
+    rows: list[dict[str, Any]], granularity: Granularity, zone: ZoneInfo
+) -> pl.DataFrame:
+    """The pass's users counts -> org_id, agent_id, bucket, users (ALL marks a dimension, or
+    the whole range, counted together)."""
     records = []
-    for row in rows:
-        k = row["_id"]
-        org = k.get("o")
+    for key in rows:
+        o, a, b = key["o"], key["a"], key["b"]
         records.append(
             (
-                org if org == ALL else org_key(org) or UNASSIGNED,
-                k.get("a") if k.get("a") == ALL else agent_key(k.get("a")) or UNATTRIBUTED,
-                k["b"],
-                int(row["users"]),
+                ALL if o is None else o or UNASSIGNED,
+                ALL if a is None else a or UNATTRIBUTED,
+                ALL if b is None else bucket_key(_local(b, zone), granularity),
+                int(key["users"]),
             )
         )
     return pl.DataFrame(records, schema=USERS_SCHEMA, orient="row").sort(
@@ -400,26 +388,35 @@ def query_cube(
     grain: Grain = "day",
     org: str | None = None,
     reading: Reading = COUNT_ONLY,
+    agent: str | None = None,
 ) -> Cube:
-    """One aggregation over `requests` for the range (of one organization when `org` is
-    given), plus one name look-up per collection. `reading` says which metrics to read
-    besides the count (`metrics.Reading.of`)."""
+    """One aggregation over `requests` for the range (of one tenant when `org` is given, of
+    one agent when `agent` is), plus one name look-up per collection. `reading` says which
+    metrics to read besides the count (`metrics.Reading.of`). Rows stream through the
+    cursor, each a few hundred bytes at most."""
     if reading.users is not None and grain == "month" and reading.users.granularity != "month":
         raise ValueError("a month-grain pass counts users per month only")
     read_at = datetime.now(UTC).replace(microsecond=0)
     forks = fork_roots(db, config)
-    with translate_errors(db):
-        rows = list(
-            db.requests.aggregate(
-                pipeline(rng, config, grain, org, reading, forks),
-                maxTimeMS=QUERY_TIMEOUT_MS,
-                allowDiskUse=True,
-            )
+    cube_rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    user_rows: list[dict[str, Any]] = []
+    with translate_errors(db, what=f"the pass over {rng.describe()}"):
+        cursor = db.requests.aggregate(
+            pipeline(rng, config, grain, org, reading, forks, agent),
+            maxTimeMS=config.query_timeout_ms,
+            allowDiskUse=True,
+            batchSize=10_000,
         )
+        for row in cursor:
+            key = row.pop("_id")
+            if key.get("t") == "u":
+                user_rows.append({**key, "users": row["users"]})
+            else:
+                cube_rows.append((key, row))
     users = None
-    if reading.users is not None:  # one document: the grouped rows and the users' counts
-        rows, users = rows[0]["cube"], _users_frame(rows[0]["users"])
-    frame = _to_frame(rows, rng, config, forks)
+    if reading.users is not None:
+        users = _users_frame(user_rows, reading.users.granularity, ZoneInfo(rng.timezone))  # type: ignore[arg-type]
+    frame = _to_frame(cube_rows, rng, config)
     frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
     return Cube(
         frame,

@@ -23,14 +23,28 @@ from pymongo.uri_parser import parse_uri
 from .config import Config, ConfigError
 
 SERVER_TIMEOUT_MS = 6_000  # unreachable servers fail well inside the 10 s promise
-QUERY_TIMEOUT_MS = 300_000  # maxTimeMS of the aggregation over `requests`
 LOOKUP_TIMEOUT_MS = 30_000  # maxTimeMS of the name look-ups
+# MongoDB's answers when a pass is too big for its limits (docs/mongodb-limits.md)
+TOO_LARGE = {10334: "a result document over 16 MiB"}
+OUT_OF_MEMORY = {
+    146: "more memory than a stage may use",
+    292: "more memory than a stage may use without disk",
+    4031700: "more memory than $facet may use",
+    16945: "more memory than $group may use without disk",
+    16819: "more memory than $sort may use without disk",
+}
+MAX_TIME = 50
 
-_clients: dict[str, MongoClient] = {}
+_clients: dict[tuple[str, int], MongoClient] = {}
 
 
 class DatabaseError(RuntimeError):
     """The database is unreachable or refused the request (exit code 3)."""
+
+
+class TooBig(DatabaseError):
+    """The server reached a limit of its own with this pass (too large, out of memory, out of
+    time): the database works, the request was too much (exit code 1)."""
 
 
 def hosts_of(uri: str) -> str:
@@ -42,10 +56,10 @@ def hosts_of(uri: str) -> str:
     return ",".join(f"{host}:{port}" for host, port in nodes) or "the configured server"
 
 
-def client_for(uri: str) -> MongoClient:
-    if uri not in _clients:
+def client_for(uri: str, query_timeout_ms: int = 300_000) -> MongoClient:
+    if (uri, query_timeout_ms) not in _clients:
         try:
-            _clients[uri] = MongoClient(
+            _clients[uri, query_timeout_ms] = MongoClient(
                 uri,
                 appname="usage-report",
                 readPreference="secondaryPreferred",
@@ -55,20 +69,20 @@ def client_for(uri: str) -> MongoClient:
                 # failed heartbeat would cancel the pass. Unreachable still fails within
                 # serverSelectionTimeoutMS.
                 connectTimeoutMS=30_000,
-                socketTimeoutMS=QUERY_TIMEOUT_MS + 30_000,
+                socketTimeoutMS=query_timeout_ms + 30_000,
                 tz_aware=False,
             )
         except (InvalidURI, ConfigurationError, ValueError) as exc:
             raise ConfigError(
                 "USAGE_MONGODB_URI", f"not a valid connection string ({_clean(exc, uri)})"
             ) from None
-    return _clients[uri]
+    return _clients[uri, query_timeout_ms]
 
 
 def database(config: Config) -> Database:
     if not config.mongodb_uri:
         raise ConfigError("USAGE_MONGODB_URI", "not set (or use the embedded demo database)")
-    return client_for(config.mongodb_uri)[config.mongodb_db]
+    return client_for(config.mongodb_uri, config.query_timeout_ms)[config.mongodb_db]
 
 
 def _clean(exc: BaseException, uri: str | None) -> str:
@@ -80,17 +94,31 @@ def _clean(exc: BaseException, uri: str | None) -> str:
 
 @contextmanager
 def translate_errors(
-    db: Database, refused: str = "check the user and its read role in USAGE_MONGODB_URI"
+    db: Database,
+    refused: str = "check the user and its read role in USAGE_MONGODB_URI",
+    what: str = "the query",
 ) -> Iterator[None]:
     """Turn driver exceptions into one-line DatabaseErrors that name no secret; `refused` is
-    what to do when the server refuses the user."""
-    uri = next((u for u, c in _clients.items() if c is db.client), None)
+    what to do when the server refuses the user, `what` names the request (with its range)
+    when a limit of the server stops it (TooBig)."""
+    uri = next((u for (u, _), c in _clients.items() if c is db.client), None)
     where = hosts_of(uri) if uri else "the database"
+    shorter = "try a shorter range (--start/--end, or fewer [report] months)"
     try:
         yield
-    except ExecutionTimeout:
-        raise DatabaseError(f"database: the query on {where} ran past its time limit") from None
     except OperationFailure as exc:
+        if isinstance(exc, ExecutionTimeout) or exc.code == MAX_TIME:
+            raise TooBig(
+                f"database: {what} ran past its time limit on {where}; {shorter}, build the "
+                "index (usage-report indexes), or raise [source] query_timeout_s"
+            ) from None
+        if exc.code in TOO_LARGE or exc.code in OUT_OF_MEMORY:
+            limit = {**TOO_LARGE, **OUT_OF_MEMORY}[exc.code]
+            raise TooBig(
+                f"database: {what} needed {limit} on {where} (code {exc.code}); {shorter}; "
+                "Atlas shared tiers (M0, Flex) refuse allowDiskUse, so a range this large "
+                "needs a dedicated tier"
+            ) from None
         if exc.code in (13, 18) or "auth" in str(exc).lower():
             raise DatabaseError(
                 f"database refused the request on {where}: {_clean(exc, uri)} ({refused})"

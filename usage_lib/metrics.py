@@ -9,17 +9,15 @@ All of them count billable conversations only (the billing rule and the exclusio
 - handoffs: conversations attributed to an agent in which a human agent took part
   (`participantsAgents` not empty). Additive.
 
-Distinct users cannot be added up from days into weeks or months, so the pass
-keeps, per grouped row, the set of its requesters, and a `$facet` over those few
-hundred rows unions the sets into exact counts for the buckets and the totals a
-table needs (`users_stages`). Only the counts leave the server.
+Distinct users cannot be added up from days into weeks or months, so the pass counts
+them exactly for the buckets and the totals a table needs: a `$group` on (key, user),
+then a count per key (`cube.pipeline`). Only the counts leave the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .config import ConfigError
 
@@ -51,7 +49,6 @@ LEVELS: dict[str, tuple[tuple[bool, bool], ...]] = {
 }
 # A platform table and any organization's drill-down, from one pass.
 DRILL_DOWN = tuple(dict.fromkeys(LEVELS["platform"] + LEVELS["organization"]))
-BUCKET_FORMATS = {"month": "%Y-%m", "week": "%Y-%m-%d", "day": "%Y-%m-%d"}
 
 
 def parse_metrics(text: str, key: str = "metrics") -> tuple[str, ...]:
@@ -100,95 +97,3 @@ class Reading:
 
 
 COUNT_ONLY = Reading()
-
-
-def users_stages(
-    users: Users,
-    timezone: str,
-    excluded: Sequence[str],
-    exclude_test_mode: bool,
-    bot_prefix: str = "",
-    forks: Mapping[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """From the pass's grouped rows (`_id.o/a/d/x`, requester set `U`) to one count per key
-    {o, a, b}: distinct users of the organization `o` (or ALL), agent `a` (or ALL), bucket
-    `b` (or ALL). Ids are normalized here, on grouped rows, not per conversation."""
-    bucket = {
-        "$dateToString": {
-            "date": {
-                "$dateTrunc": {
-                    "date": "$_id.d",
-                    "unit": users.granularity,
-                    "timezone": timezone,
-                    "startOfWeek": "monday",
-                }
-            },
-            "format": BUCKET_FORMATS[users.granularity],
-            "timezone": timezone,
-        }
-    }
-    first_bot = {"$toString": {"$arrayElemAt": ["$_id.a", 0]}}
-    agent: Any = {"$cond": [{"$isArray": "$_id.a"}, first_bot, "$_id.a"]}
-    if bot_prefix:  # `{"p": participants}`: the first entry with the prefix, without it
-        marked = {
-            "$filter": {
-                "input": {"$ifNull": ["$_id.a.p", []]},
-                "cond": {"$eq": [{"$indexOfCP": [{"$toString": "$$this"}, bot_prefix]}, 0]},
-            }
-        }
-        first_marked = {
-            "$let": {
-                "vars": {"m": {"$arrayElemAt": [marked, 0]}},
-                "in": {
-                    "$substrCP": ["$$m", len(bot_prefix), {"$strLenCP": {"$ifNull": ["$$m", ""]}}]
-                },
-            }
-        }
-        agent = {"$cond": [{"$eq": [{"$type": "$_id.a"}, "object"]}, first_marked, agent]}
-    if forks:  # a published fork is its root bot
-        ids, roots = list(forks), list(forks.values())
-        agent = {
-            "$let": {
-                "vars": {"a": agent},
-                "in": {
-                    "$cond": [
-                        {"$in": ["$$a", ids]},
-                        {"$arrayElemAt": [roots, {"$indexOfArray": [ids, "$$a"]}]},
-                        "$$a",
-                    ]
-                },
-            }
-        }
-    keys = []
-    for by_org, by_agent in users.levels:
-        for b in ("$b", ALL) if users.totals else ("$b",):
-            keys.append({"o": "$o" if by_org else ALL, "a": "$a" if by_agent else ALL, "b": b})
-    users_of_row = {
-        "$filter": {
-            "input": {"$map": {"input": "$U", "in": {"$toLower": {"$toString": "$$this"}}}},
-            "cond": {"$gt": ["$$this", ""]},
-        }
-    }
-    everyone = {  # one concatenation, then one sorted de-duplication: no stage per user
-        "$reduce": {
-            "input": "$sets",
-            "initialValue": [],
-            "in": {"$concatArrays": ["$$value", "$$this"]},
-        }
-    }
-    return [
-        *([{"$match": {"_id.x": False}}] if exclude_test_mode else []),
-        {
-            "$project": {
-                "o": {"$toLower": {"$ifNull": [{"$toString": "$_id.o"}, ""]}},
-                "a": agent,
-                "b": bucket,
-                "u": users_of_row,
-            }
-        },
-        {"$match": {"o": {"$nin": list(excluded)}}},
-        {"$project": {"k": keys, "u": 1, "_id": 0}},
-        {"$unwind": "$k"},
-        {"$group": {"_id": "$k", "sets": {"$push": "$u"}}},
-        {"$project": {"users": {"$size": {"$setUnion": [everyone]}}}},
-    ]

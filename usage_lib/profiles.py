@@ -86,7 +86,7 @@ def parse_profile(table: dict[str, Any]) -> Profile:
         if key == "profile":
             continue
         if key not in OVERRIDES:
-            allowed = ", ".join(("profile", *OVERRIDES))
+            allowed = ", ".join(("profile", *OVERRIDES, "query_timeout_s"))
             raise ConfigError(f"source.{key}", f"unknown key (allowed: {allowed})")
         changes[key] = _checked(key, value)
     return replace(profile, **changes)

@@ -22,19 +22,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from . import pack, render
+from . import pack, render, rule
 from .adoption import agent_quality, handoff_rates, month_users
-from .cube import (
-    UNASSIGNED,
-    UNATTRIBUTED_NAME,
-    Cube,
-    agent_of,
-    fork_roots,
-    is_test,
-    match_stage,
-    org_key,
-)
-from .db import QUERY_TIMEOUT_MS, translate_errors
+from .cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube, fork_roots
+from .db import translate_errors
 from .formats import safe
 from .mail import readdress
 from .periods import months_ending, parse_month
@@ -138,36 +129,47 @@ def write_statements(
 def _write_rows(
     source: Source, cube: Cube, month: str, org: str | None, folders: dict[str, Path]
 ) -> dict[str, int]:
-    """Stream the month's conversations into each customer's files; rows written per customer."""
+    """Stream the month's billable conversations, customer after customer, into each one's
+    files (one customer's files open at a time); rows written per customer."""
     agents = dict(
         zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
     )
     zone = ZoneInfo(cube.range.timezone)
     profile = source.config.profile
     forks = fork_roots(source.db, source.config)
-    with ExitStack() as stack:
-        writers = {o: _Writer(folder, stack) for o, folder in folders.items()}
-        for doc in _conversations(source, cube, month, org):
-            customer = org_key(doc.get(profile.tenant_field))
-            if customer not in writers or (
-                source.config.rule.exclude_test_mode and is_test(doc, profile)
-            ):
-                continue
-            agent = agent_of(doc, profile)
-            agent = forks.get(agent, agent) if agent else None
-            humans = doc.get("participantsAgents")
-            writers[customer].add(
+    rows = dict.fromkeys(folders, 0)
+    customer: str = ""
+    writer: _Writer | None = None
+    stack = ExitStack()
+    with stack:
+        for doc in _conversations(source, cube, month, org, list(folders)):
+            if doc["c"] != customer:
+                stack.close()
+                customer, writer = doc["c"], _Writer(folders[doc["c"]], stack)
+            assert writer is not None
+            agent = rule.agent_of(doc, profile, forks)
+            writer.add(
                 [
                     str(doc["_id"]),
                     str(doc.get("request_id") or ""),
                     doc["createdAt"].replace(tzinfo=UTC).astimezone(zone).isoformat(),
-                    agent or "",
+                    agent,
                     agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
-                    doc.get(profile.depth_field) if profile.has_depth else None,
-                    "yes" if agent and isinstance(humans, list) and humans else "no",
+                    _depth(doc.get(profile.depth_field)) if profile.has_depth else None,
+                    "yes" if agent and rule.handed_off(doc) else "no",
                 ]
             )
-        return {o: w.rows for o, w in writers.items()}
+            rows[customer] = writer.rows
+    for folder in folders.values():  # a customer the stream did not reach: empty files
+        if not (folder / "conversations.csv").exists():
+            with ExitStack() as empty:
+                _Writer(folder, empty)
+    return rows
+
+
+def _depth(value: Any) -> int | float | None:
+    found = rule.number(value)
+    return int(found) if found is not None and found.is_integer() else found
 
 
 def send_statement(
@@ -216,24 +218,37 @@ def statement_message(
     return readdress(message, sender, recipients)
 
 
-def _conversations(source: Source, cube: Cube, month: str, org: str | None) -> Iterator[Any]:
-    """The month's conversations that pass the `$match` of the pass, oldest first, streamed."""
+def _conversations(
+    source: Source, cube: Cube, month: str, org: str | None, customers: list[str]
+) -> Iterator[Any]:
+    """The month's billable conversations of `customers`, by customer (`c`, its normalized
+    id), then oldest first: one aggregation, streamed; its sort spills to disk."""
     one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
-    with translate_errors(source.db):
-        cursor = (
-            source.db.requests.find(match_stage(one, source.config, org), _fields(source))
-            .sort("createdAt", 1)
-            .max_time_ms(QUERY_TIMEOUT_MS)
-            .batch_size(2_000)
+    config, p = source.config, source.config.profile
+    wanted = [
+        *FIELDS,
+        *([p.depth_field] if p.has_depth else []),
+        *(["participants"] if p.bot_prefix else []),
+    ]
+    keep: dict[str, Any] = {"c": {"$in": customers}}
+    if config.rule.exclude_test_mode:
+        keep["x"] = False
+    pipeline = [
+        {"$match": rule.match(one, config, None if org is None else org.lower())},
+        {
+            "$project": {
+                "c": rule.tenant_expr(f"${p.tenant_field}"),
+                "x": rule.is_test_expr(p),
+                **dict.fromkeys(wanted, 1),
+            }
+        },
+        {"$match": keep},
+        {"$sort": {"c": 1, "createdAt": 1, "_id": 1}},
+    ]
+    with translate_errors(source.db, what=f"the conversations of {month}"):
+        yield from source.db.requests.aggregate(
+            pipeline, maxTimeMS=config.query_timeout_ms, allowDiskUse=True, batchSize=2_000
         )
-        yield from cursor
-
-
-def _fields(source: Source) -> dict[str, int]:
-    """What a statement row reads, by the source's profile."""
-    p = source.config.profile
-    wanted = [*FIELDS, p.tenant_field, p.test_field, *([p.depth_field] if p.has_depth else [])]
-    return dict.fromkeys(wanted + (["participants"] if p.bot_prefix else []), 1)
 
 
 def statement_html(cube: Cube, history: dict[str, Any], month: str) -> str:
