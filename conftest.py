@@ -5,11 +5,17 @@ notebooks report) serves every kernel: two servers cannot open one storage folde
 """
 
 import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from usage_lib.embedded import EmbeddedMongo, demo_server
 from usage_lib.paths import EXAMPLE_CONFIG
+
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+import limits  # noqa: E402 - tests/limits.py: MongoDB's size limit, enforced on every server
 
 NOTEBOOK_MONTH = (2026, 10)
 AS_OF = "2026-11-20"  # "today" for the explorer notebook: the demo's data ends on this day
@@ -19,7 +25,7 @@ _server: EmbeddedMongo | None = None
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _server
     _server = demo_server(NOTEBOOK_MONTH, quiet=True)
-    os.environ["USAGE_MONGODB_URI"] = _server.uri
+    os.environ["USAGE_MONGODB_URI"] = limits.served(_server).uri
     os.environ["USAGE_MONGODB_DB"] = "tiledesk"
     os.environ["USAGE_CONFIG"] = str(EXAMPLE_CONFIG)
     os.environ["USAGE_AS_OF"] = AS_OF
@@ -29,6 +35,18 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     """The live widget's model id changes with every run; its static HTML is compared."""
     if collector.path is not None and collector.path.suffix == ".ipynb":
         collector.skip_compare += ("application/vnd.jupyter.widget-view+json",)  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Fail the test (an nbval cell too) in which a server returned a document that
+    MongoDB would have refused."""
+    limits.reset()
+    result = yield
+    found = limits.check()
+    if found:
+        pytest.fail("; ".join(found), pytrace=False)
+    return result
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

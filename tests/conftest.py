@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from limits import Served, release, served
 from pymongo import MongoClient
 from pymongo.database import Database
 from support import BIN, PASSWORD
@@ -26,13 +27,16 @@ DELETED_BOT = "69000000000000000000dead"
 
 
 @pytest.fixture(scope="session")
-def mongo() -> Iterator[EmbeddedMongo]:
+def mongo() -> Iterator[Served]:
+    """The tests' server, through a proxy that enforces MongoDB's 16 MiB limit (limits.py)."""
     with EmbeddedMongo(":memory:") as server:
-        yield server
+        seen = served(server)
+        yield seen
+        release(seen)
 
 
 @pytest.fixture(scope="session")
-def client(mongo: EmbeddedMongo) -> Iterator[MongoClient[dict[str, Any]]]:
+def client(mongo: Served) -> Iterator[MongoClient[dict[str, Any]]]:
     with MongoClient(mongo.uri) as c:
         yield c
 
@@ -118,7 +122,7 @@ def trap_docs(n: int, seed: int, start: datetime, days: int) -> list[dict[str, A
 
 
 @pytest.fixture
-def env(mongo: EmbeddedMongo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(mongo: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The CLI on the trap database: its URI in the environment, a config excluding one
     organization."""
     config = tmp_path / "usage.toml"
@@ -165,8 +169,10 @@ def read_only(
                 "createUser", "reader", pwd=PASSWORD, roles=[{"role": "read", "db": "tiledesk"}]
             )
     with EmbeddedMongo(folder, auth=True) as server:
-        uri = f"mongodb://reader:{PASSWORD}@127.0.0.1:{server.port}/tiledesk?directConnection=true"
+        seen = served(server)
+        uri = f"mongodb://reader:{PASSWORD}@127.0.0.1:{seen.port}/tiledesk?directConnection=true"
         yield uri, data.requests, [e["id"] for e in data.exclusions]
+        release(seen)
 
 
 @pytest.fixture(scope="session")

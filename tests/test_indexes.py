@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from limits import serving
 from pymongo import MongoClient
 from support import BIN
 
@@ -15,7 +16,11 @@ from usage_lib.indexes import find_equivalent, recommended
 
 @pytest.fixture
 def database() -> Iterator[tuple[str, Any]]:
-    with EmbeddedMongo(":memory:") as server, MongoClient(server.uri) as client:
+    with (
+        EmbeddedMongo(":memory:") as raw,
+        serving(raw) as server,
+        MongoClient(server.uri) as client,
+    ):
         client.tiledesk.requests.insert_one({"status": 1000})
         yield server.uri, client.tiledesk
 

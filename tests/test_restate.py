@@ -7,6 +7,7 @@ from typing import Any
 
 import oracle
 import pytest
+from limits import serving
 from pymongo import MongoClient
 
 from usage_lib.config import load_config
@@ -46,7 +47,7 @@ def test_the_latest_publication_of_each_month_is_the_reference() -> None:
 @pytest.fixture
 def database_with_late_data(tmp_path: Path) -> Any:
     data = generate((2026, 10), size=4_000)
-    with EmbeddedMongo(tmp_path / "data") as server:
+    with EmbeddedMongo(tmp_path / "data") as raw, serving(raw) as server:
         load(server.uri, data)
         yield server.uri, data
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import oracle
 import pytest
+from limits import serving
 from pymongo import MongoClient, monitoring
 
 from usage_lib.config import load_config
@@ -40,7 +41,7 @@ class Finds(monitoring.CommandListener):
 def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data = generate((2026, 10), size=6_000)
     folder = tmp_path_factory.mktemp("statements")
-    with EmbeddedMongo(":memory:") as server:
+    with EmbeddedMongo(":memory:") as raw, serving(raw) as server:
         load(server.uri, data, journal=False)
         with MongoClient(server.uri) as client:  # a customer names an agent like a formula
             bot = data.faq_kbs[0]["_id"]
