@@ -2,48 +2,140 @@
 
 It shares no code with usage_lib: tests compare the library's MongoDB results
 against it over the same documents.
+
+Stored data comes in every form (../shared/DOMAIN.md): any field may be missing, null,
+empty or of another type. What each form means follows MongoDB's query semantics, and
+each reader below says which forms it takes:
+
+- `createdAt`: only a datetime is in a range (a range on dates matches dates only);
+- `status`: a numeric value equal to a rule's status (int, Int64, float, Decimal128), as
+  `$in` compares numbers across types; never a string, a bool, null or missing;
+- the test flag (`isTestMode`; `draft` under stock): only the boolean `true`;
+- `depth`: a numeric value (not a bool, not NaN) at least the rule's minimum;
+- tenant and `requester` ids: an ObjectId is its hex, a non-empty string is lower-cased,
+  anything else is none;
+- the agent: a non-empty string `attributes.bot_id`, else a non-empty string first
+  `participantsBots` entry, else (stock) the first `bot_<id>` in `participants`.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bson import Decimal128, ObjectId
+
+UNASSIGNED = "unassigned"  # the tenant row of requests with no readable tenant id
+UNATTRIBUTED = "unattributed"  # the agent row of conversations with no readable agent
+MIN_DEPTH = 3  # the custom profile's rule: more than 2 message turns
+
+
+def number(value: Any) -> Decimal | None:
+    """A stored value as the number MongoDB compares it as: int, Int64, float or Decimal128,
+    exactly (a float is its binary value, a Decimal128 its decimal). A bool is no number
+    (BSON types it apart), nor a string, null or missing; NaN and infinities are none here
+    (NaN equals and exceeds nothing; the tests store no infinity)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):  # bson.Int64 is an int
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(value) if math.isfinite(value) else None
+    if isinstance(value, Decimal128):
+        exact = value.to_decimal()
+        return exact if exact.is_finite() else None
+    return None
+
+
+def status_in(value: Any, statuses: Iterable[int] | None) -> bool:
+    """`status: {$in: statuses}`: any numeric form equal to one of them (1000, Int64(1000),
+    1000.0, Decimal128("1000"), Decimal128("1.0E+3")); never "1000", a bool, null or
+    missing. `statuses` None ("all"): no condition, every form passes."""
+    if statuses is None:
+        return True
+    n = number(value)
+    return n is not None and any(n == s for s in statuses)
+
+
+def is_test(value: Any) -> bool:
+    """The test flag: only the boolean true (not "true", not 1; missing or null: not a test)."""
+    return value is True
+
+
+def tenant_key(value: Any) -> str:
+    """A tenant id as stored -> its row: an ObjectId is its hex, a non-empty string is
+    lower-cased (any case of the hex is one tenant); anything else (missing, null, "",
+    an int, a bool, an object, an array) is UNASSIGNED."""
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, str) and value:
+        return value.lower()
+    return UNASSIGNED
+
 
 def is_billable(doc: dict[str, Any], excluded: set[str]) -> bool:
-    depth = doc.get("depth")
+    """The custom profile's rule: a status numerically 1000, not a test (isTestMode is the
+    boolean true), a numeric depth of at least 3 (a string, bool, null or missing depth
+    fails), an organization not on the exclusion list. The range is `day_of`'s."""
+    depth = number(doc.get("depth"))
     return (
-        doc.get("status") == 1000
-        and doc.get("isTestMode") is not True
-        and isinstance(depth, int | float)
-        and not isinstance(depth, bool)
-        and depth > 2
+        status_in(doc.get("status"), (1000,))
+        and not is_test(doc.get("isTestMode"))
+        and depth is not None
+        and depth >= MIN_DEPTH
         and org_of(doc) not in excluded
     )
 
 
 def org_of(doc: dict[str, Any]) -> str:
-    org = doc.get("id_organization")
-    if org is None or org == "":
-        return "unassigned"
-    return str(org).lower()
+    """The organization: `id_organization` read by `tenant_key`."""
+    return tenant_key(doc.get("id_organization"))
+
+
+def _found_agent(doc: dict[str, Any], prefix: str = "") -> str | None:
+    """The agent id, lower-cased, or None: `attributes` an object whose `bot_id` is a
+    non-empty string; else `participantsBots` an array whose first entry is a non-empty
+    string; else, with a prefix (stock: "bot_"), the first `participants` entry that is a
+    string with the prefix and more, without it. Any other form of each is no agent."""
+    attributes = doc.get("attributes")
+    if isinstance(attributes, dict):
+        bot = attributes.get("bot_id")
+        if isinstance(bot, str) and bot:
+            return bot.lower()
+    bots = doc.get("participantsBots")
+    if isinstance(bots, list) and bots and isinstance(bots[0], str) and bots[0]:
+        return bots[0].lower()
+    participants = doc.get("participants")
+    if prefix and isinstance(participants, list):
+        for who in participants:
+            if isinstance(who, str) and who.startswith(prefix) and len(who) > len(prefix):
+                return who[len(prefix) :].lower()
+    return None
 
 
 def agent_of(doc: dict[str, Any]) -> str:
-    bot = (doc.get("attributes") or {}).get("bot_id")
-    if isinstance(bot, str) and bot:
-        return bot
-    bots = doc.get("participantsBots")
-    if isinstance(bots, list) and bots:
-        return str(bots[0])
-    return "unattributed"
+    """The custom profile's agent (`_found_agent` without a prefix), else UNATTRIBUTED."""
+    return _found_agent(doc) or UNATTRIBUTED
 
 
 # -- stock Tiledesk (docs/domain.md and ../shared/DOMAIN.md, "Stock Tiledesk") ----------------------
+
+
+def forks_of(faq_kbs: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Published forks: a faq_kbs document whose `root_id` is an ObjectId or a non-empty
+    string -> {its _id: the root}, both lower-case hex (any other root_id: not a fork)."""
+    found = {}
+    for bot in faq_kbs:
+        root = bot.get("root_id")
+        if isinstance(root, ObjectId) or (isinstance(root, str) and root):
+            found[str(bot["_id"]).lower()] = str(root).lower()
+    return found
 
 
 @dataclass(frozen=True)
@@ -59,38 +151,49 @@ class Stock:
     forks: dict[str, str] = field(default_factory=dict)  # fork bot id -> root bot id
 
     def billable(self, doc: dict[str, Any], excluded: set[str]) -> bool:
+        """`status_in` the statuses; not a draft (only `draft: true`) when drafts are left
+        out; not `preflight: true` when those are; not a `channel` object whose `name` is
+        an excluded channel (a missing or non-object channel is none); the project not
+        excluded."""
+        channel = doc.get("channel")
+        name = channel.get("name") if isinstance(channel, dict) else None
         return (
-            (self.statuses is None or doc.get("status") in self.statuses)
-            and not (self.exclude_drafts and doc.get("draft") is True)
+            status_in(doc.get("status"), self.statuses)
+            and not (self.exclude_drafts and is_test(doc.get("draft")))
             and not (self.exclude_preflight and doc.get("preflight") is True)
-            and (doc.get("channel") or {}).get("name") not in self.exclude_channels
+            and not (isinstance(name, str) and name in self.exclude_channels)
             and self.project(doc) not in excluded
         )
 
     @staticmethod
     def project(doc: dict[str, Any]) -> str:
-        project = doc.get("id_project")
-        return "unassigned" if project in (None, "") else str(project).lower()
+        """The project: `id_project` read by `tenant_key`."""
+        return tenant_key(doc.get("id_project"))
 
     def agent(self, doc: dict[str, Any]) -> str:
-        bot = (doc.get("attributes") or {}).get("bot_id")
-        found: str | None = None
-        if isinstance(bot, str) and bot:
-            found = bot
-        elif isinstance(doc.get("participantsBots"), list) and doc["participantsBots"]:
-            found = str(doc["participantsBots"][0])
-        else:
-            for who in doc.get("participants") or []:
-                if isinstance(who, str) and who.startswith("bot_") and len(who) > 4:
-                    found = who[4:]
-                    break
+        """`_found_agent` with the "bot_" prefix; a published fork is its root."""
+        found = _found_agent(doc, "bot_")
         if found is None:
-            return "unattributed"
-        return self.forks.get(found, found)
+            return UNATTRIBUTED
+        forks = {k.lower(): v.lower() for k, v in self.forks.items()}
+        return forks.get(found, found)
+
+
+def day_of(doc: dict[str, Any], tz: str) -> date | None:
+    """The local day of `createdAt` in `tz`, or None when it is no datetime (a string, a
+    number, null or missing is in no range)."""
+    created = doc.get("createdAt")
+    if not isinstance(created, datetime):
+        return None
+    return created.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
 
 
 def local_day(doc: dict[str, Any], tz: str) -> date:
-    return doc["createdAt"].replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
+    """`day_of` for a document known to have a datetime `createdAt`."""
+    day = day_of(doc, tz)
+    if day is None:
+        raise TypeError(f"createdAt {doc.get('createdAt')!r} is not a date")
+    return day
 
 
 def key_of(day: date, granularity: str) -> str:
@@ -121,20 +224,35 @@ def counts(
 
 
 def user_of(doc: dict[str, Any]) -> str | None:
-    """The end user: an ObjectId and its 24-hex string (any case) are one; none is none."""
+    """The end user: an ObjectId is its hex, a non-empty string is lower-cased (an ObjectId
+    and its 24-hex string in any case are one user); anything else (missing, null, "", a
+    number, an object, an array) is no user."""
     requester = doc.get("requester")
-    if requester is None or requester == "":
-        return None
-    return str(requester).lower()
+    if isinstance(requester, ObjectId):
+        return str(requester)
+    if isinstance(requester, str) and requester:
+        return requester.lower()
+    return None
 
 
 def _humans(participants: Any) -> bool:
-    """A human agent took part: a non-empty participantsAgents list."""
+    """A human agent took part: `participantsAgents` is a non-empty array (of anything);
+    missing, null, [], a string or a bool: none."""
     return isinstance(participants, list) and len(participants) > 0
 
 
 def handed_off(doc: dict[str, Any]) -> bool:
-    return agent_of(doc) != "unattributed" and _humans(doc.get("participantsAgents"))
+    return agent_of(doc) != UNATTRIBUTED and _humans(doc.get("participantsAgents"))
+
+
+def depth_avg(depths: list[Decimal]) -> float | None:
+    """The mean depth, exactly, rounded half up to 2 decimals (7.625 -> 7.63); None of none."""
+    if not depths:
+        return None
+    with localcontext() as exact:
+        exact.prec = 60  # the sums of the tests' depths are exact far below this
+        mean = sum(depths, Decimal(0)) / len(depths)
+        return float(mean.quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
 def metrics(
@@ -151,19 +269,21 @@ def metrics(
 ) -> dict[str, Any]:
     """Every metric, straight from the definitions: {"rows": {row: {bucket or "total":
     {metric: value}}}, "totals": {bucket or "total": {metric: value}}}; only rows with
-    billable conversations, only buckets with some. `stock`: read as stock Tiledesk."""
+    billable conversations, only buckets with some (and the grand total always). `stock`:
+    read as stock Tiledesk.
+    Distinct users are counted for each cell, never added across rows or buckets."""
     org_of_, agent_of_ = (org_of, agent_of) if stock is None else (stock.project, stock.agent)
     billable = (
         (lambda d: is_billable(d, excluded))
         if stock is None
         else (lambda d: stock.billable(d, excluded))
     )
+    org = None if org is None else org.lower()
+    agent = None if agent is None else agent.lower()
     picked: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for doc in docs:
-        if not billable(doc):
-            continue
-        day = local_day(doc, tz)
-        if not start <= day <= end:
+        day = day_of(doc, tz)
+        if day is None or not start <= day <= end or not billable(doc):
             continue
         if org is not None and org_of_(doc) != org:
             continue
@@ -173,23 +293,24 @@ def metrics(
         picked[row][key_of(day, granularity)].append(doc)
 
     def measure(group: list[dict[str, Any]]) -> dict[str, Any]:
-        depth = None  # stock Tiledesk stores no depth
-        if stock is None:
-            mean = Decimal(sum(d["depth"] for d in group)) / len(group)
-            depth = float(mean.quantize(Decimal("0.01"), ROUND_HALF_UP))
+        depths = [number(d.get("depth")) for d in group]
         return {
             "conversations": len(group),
             "users": len({u for u in map(user_of, group) if u is not None}),
-            "depth_avg": depth,
+            # stock Tiledesk stores no depth; a billable custom conversation has a number
+            "depth_avg": None
+            if stock is not None
+            else depth_avg([d for d in depths if d is not None]),
             "handoffs": sum(
                 1
                 for d in group
-                if agent_of_(d) != "unattributed" and _humans(d.get("participantsAgents"))
+                if agent_of_(d) != UNATTRIBUTED and _humans(d.get("participantsAgents"))
             ),
         }
 
     rows: dict[str, dict[str, Any]] = {}
     everything: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    everything["total"] = []  # the grand total is there even when nothing is billable
     for row, by_bucket in picked.items():
         rows[row] = {k: measure(g) for k, g in by_bucket.items()}
         rows[row]["total"] = measure([d for g in by_bucket.values() for d in g])

@@ -68,6 +68,8 @@ class Cube:
     metrics: tuple[str, ...] = ("conversations",)  # what the pass read
     users: pl.DataFrame | None = None  # USERS_SCHEMA; ALL ("*") for every org, agent or bucket
     users_granularity: str | None = None  # the buckets `users` was counted for
+    users_levels: tuple[tuple[bool, bool], ...] = ()  # (by tenant, by agent) levels counted
+    users_totals: bool = True  # and over the whole range (bucket ALL)
     tenant: str = "organization"  # what a row of the platform table is (the profile's word)
     test_word: str | None = "test mode"  # what the rule leaves out as tests; None: it counts them
     has_depth: bool = True  # False: the profile stores no depth, so depth_avg is unavailable
@@ -99,6 +101,8 @@ class Cube:
             "metrics": list(self.metrics),
             "users": None if self.users is None else self.users.to_dicts(),
             "users_granularity": self.users_granularity,
+            "users_levels": [list(level) for level in self.users_levels],
+            "users_totals": self.users_totals,
             "tenant": self.tenant,
             "test_word": self.test_word,
             "has_depth": self.has_depth,
@@ -122,6 +126,7 @@ class Cube:
             metrics=tuple(m for m in self.metrics if m != "users"),
             users=None,
             users_granularity=None,
+            users_levels=(),
         )
 
     @classmethod
@@ -144,6 +149,8 @@ class Cube:
             if meta.get("users") is None
             else pl.DataFrame(meta["users"], schema=USERS_SCHEMA, orient="row"),
             users_granularity=meta.get("users_granularity"),
+            users_levels=tuple((bool(a), bool(b)) for a, b in meta.get("users_levels", [])),
+            users_totals=meta.get("users_totals", True),
             tenant=meta.get("tenant", "organization"),
             test_word=meta.get("test_word", "test mode"),
             has_depth=meta.get("has_depth", True),
@@ -201,7 +208,9 @@ def pipeline(
     users = reading.users
     if users is not None:
         key["u"] = "$requester"
-    scope = None if agent is None else rule.Agent(agent.lower(), forks)
+    scope = None
+    if agent is not None:
+        scope = rule.Agent(rule.NONE if agent == UNATTRIBUTED else agent.lower(), forks)
     tenant = None if org is None else _tenant(org)
     normalized: dict[str, Any] = {
         "_id": 0,
@@ -428,6 +437,8 @@ def query_cube(
         metrics=reading.metrics,
         users=users,
         users_granularity=None if reading.users is None else reading.users.granularity,
+        users_levels=() if reading.users is None else reading.users.levels,
+        users_totals=reading.users is not None and reading.users.totals,
         tenant=config.profile.tenant,
         has_depth=config.profile.has_depth,
         test_word=config.test_word if config.rule.exclude_test_mode else None,

@@ -177,22 +177,11 @@ def _users(cube: Cube, scope: Scope, rows: bool) -> pl.DataFrame:
         org = ALL if scope.org_id is None else scope.org_id.lower()
         frame = u.filter((pl.col("org_id") == org) & (pl.col("agent_id") == scope.agent_id))
         ident = "agent_id"
-    if frame.height == 0 and u.filter(_level_of(scope)).height == 0:
+    if LEVELS[scope.users_level][0] not in cube.users_levels:
         raise ConfigError(
             "metrics", f"distinct users were not counted for {scope.users_level} tables"
         )
-    if u.height and u.filter(pl.col("bucket") == ALL).height == 0:
-        raise ConfigError(
-            "metrics", "distinct users were counted per bucket only, without their totals"
-        )
     return frame.select(pl.col(ident).alias("id"), "bucket", "users")
-
-
-def _level_of(scope: Scope) -> pl.Expr:
-    by_org, by_agent = LEVELS[scope.users_level][0]
-    org = pl.col("org_id") != ALL if by_org else pl.col("org_id") == ALL
-    agent = pl.col("agent_id") != ALL if by_agent else pl.col("agent_id") == ALL
-    return org & agent
 
 
 def usage_table(
@@ -232,7 +221,14 @@ def usage_table(
         .join(total, on="id", how="left")
         .with_columns([pl.col(c).cast(dtype) for c in [*keys, "total"]])
         .with_columns(
-            [] if metric == "depth_avg" else [pl.col(c).fill_null(0) for c in [*keys, "total"]]
+            []
+            if metric == "depth_avg"
+            else [pl.col(c).fill_null(0) for c in keys]
+            + (
+                []
+                if metric == "users" and not cube.users_totals
+                else [pl.col("total").fill_null(0)]
+            )
         )
     )
     return out.select([*KEY_COLUMNS, *keys, "total"])
@@ -252,7 +248,8 @@ def usage_totals(
             users = users.filter(pl.col("id") == scope.agent_id)
         found = dict(zip(users["bucket"].to_list(), users["users"].to_list(), strict=True))
         counts: dict[str, int | float | None] = {k: int(found.get(k, 0)) for k in keys}
-        return counts | {"total": int(found.get(ALL, 0))}
+        # without the range's own count (the pack reads months only) the total is unknown
+        return counts | {"total": int(found.get(ALL, 0)) if cube.users_totals else None}
     long = _long(cube, bks, scope)
     sums = [pl.col(c).sum() for c in SUMS]
     per = long.group_by("bucket").agg(sums).select("bucket", metric_value(metric).alias("v"))
@@ -298,19 +295,30 @@ def totals(table: pl.DataFrame) -> dict[str, int]:
     return {c: int(v) for c, v in row.items()}
 
 
-def top_rows(table: pl.DataFrame, top: int, label: str = "All other organizations") -> pl.DataFrame:
-    """The first `top` rows and one row summing the rest, so that the totals stay exact."""
+def top_rows(
+    table: pl.DataFrame,
+    top: int,
+    label: str = "All other organizations",
+    additive: bool = True,
+) -> pl.DataFrame:
+    """The first `top` rows and one row for the rest, "<label> (K)", so that a table of
+    thousands reads well: it sums them when the metric adds up (conversations, hand-offs),
+    and is blank for distinct users and averages, which do not (their totals row, from
+    `usage_totals`, stays exact)."""
     if table.height <= top + 1:
         return table
     rest = table.slice(top)
     values = [c for c in table.columns if c not in KEY_COLUMNS]
     other = rest.select(
         pl.lit("others").alias("id"),
-        pl.lit(f"{label} ({rest.height})").alias("name"),
+        pl.lit(f"{label} ({rest.height:,})").alias("name"),
         pl.lit("others").alias("type"),
-        *[pl.col(c).sum() for c in values],
+        *[pl.col(c).sum() if additive else pl.lit(None).alias(c) for c in values],
     )
     return pl.concat([table.head(top), other.cast(table.schema)], how="vertical")
+
+
+ADDITIVE = ("conversations", "handoffs")
 
 
 def with_totals_row(
@@ -325,3 +333,55 @@ def with_totals_row(
         {"id": ["total"], "name": [label], "type": ["total"], **{k: [v] for k, v in values.items()}}
     )
     return pl.concat([table, row.cast(table.schema)], how="vertical")
+
+
+def every_agent(
+    cube: Cube, granularity: str = "month", metric: str = "conversations"
+) -> pl.DataFrame:
+    """Every tenant's agents in one table (org_id, org_name, then a usage table's columns),
+    the largest tenants first, each one's agents in its drill-down order: the pack's
+    tables/agents.csv, in one polars step however many tenants there are."""
+    if metric == "users":
+        raise ConfigError("metrics", "distinct users per agent are not in this table")
+    bks = table_buckets(cube, granularity)
+    _check_read(cube, metric, choose_granularity(cube.range, granularity))
+    keys = [b.key for b in bks]
+    rows = bucketed(cube, bks)
+    sums = [pl.col(c).sum() for c in SUMS]
+    ident = ["org_id", "org_name", "agent_id", "agent_name"]
+    per = rows.group_by(*ident, "bucket").agg(sums).with_columns(metric_value(metric).alias("v"))
+    whole = rows.group_by(ident).agg(sums)
+    total = whole.select(
+        *ident,
+        metric_value(metric).alias("total"),
+        pl.col("n").alias("_n"),
+        pl.col("n").sum().over("org_id").alias("_org_n"),
+    ).filter(pl.col("_n") > 0)
+    wide = (
+        per.pivot(on="bucket", index=ident, values="v", sort_columns=False)
+        if per.height
+        else pl.DataFrame(schema=dict.fromkeys(ident, pl.String))
+    )
+    dtype = pl.Float64 if metric == "depth_avg" else pl.Int64
+    wide = wide.with_columns([pl.lit(None, dtype).alias(k) for k in keys if k not in wide.columns])
+    out = total.join(wide, on=ident, how="left").with_columns(
+        [pl.col(c).cast(dtype) for c in [*keys, "total"]]
+    )
+    if metric != "depth_avg":
+        out = out.with_columns([pl.col(c).fill_null(0) for c in [*keys, "total"]])
+    return (
+        out.with_columns((pl.col("agent_id") == UNATTRIBUTED).alias("_last"))
+        .sort(
+            ["_org_n", "org_name", "org_id", "_last", "_n", "agent_name"],
+            descending=[True, False, False, False, True, False],
+        )
+        .select(
+            "org_id",
+            "org_name",
+            pl.col("agent_id").alias("id"),
+            pl.col("agent_name").alias("name"),
+            pl.lit("agent").alias("type"),
+            *keys,
+            "total",
+        )
+    )
