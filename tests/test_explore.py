@@ -17,6 +17,7 @@ from pymongo import MongoClient
 from support import Commands
 
 from conftest import EXCLUDED_ORG, ORGS
+from usage_lib import render
 from usage_lib.config import ConfigError
 from usage_lib.explorer import Explorer, Shown, View
 from usage_lib.source import Source, open_source, settings
@@ -270,3 +271,44 @@ def test_a_first_view_outside_the_window_reads_only_its_range(
     assert (explorer.pending(View()) or "").startswith("Loading 1 Mar 2025")
     explorer.show(View())
     assert explorer.passes == 2 and explorer.pending(View("last_7_days")) is None
+
+
+@pytest.fixture(scope="module")
+def wide_source(mongo: Any) -> Source:
+    """120 customers (demo_data.wide): more than the explorer lists at first."""
+    from usage_lib.demo_data import wide
+    from usage_lib.embedded import load
+
+    load(mongo.uri, wide((2026, 3), tenants=120, conversations=4_000), "wide", journal=False)
+    config = settings(env={"USAGE_MONGODB_URI": mongo.uri, "USAGE_MONGODB_DB": "wide"})
+    return open_source(config)
+
+
+def test_many_tenants_list_the_first_ones_find_by_name_and_show_more(wide_source: Source) -> None:
+    explorer = Explorer(wide_source, as_of=AS_OF)
+    widget = ExplorerWidget(explorer)
+    shown = widget.shown
+    assert shown is not None and shown.platform.height > 100
+    rows = widget.table.rows
+    kinds = [r["kind"] for r in rows]
+    assert kinds == ["organization"] * 50 + ["more", "total"]
+    assert rows[:50] == [r for r in rows if r["kind"] == "organization"]
+    assert [r["id"] for r in rows[:50]] == shown.platform["id"].head(50).to_list()  # largest first
+    hidden = shown.platform.height - 50
+    assert rows[50]["name"].startswith(f"{hidden:,} more organizations")
+    assert rows[-1]["total"] == shown.platform["total"].sum()  # the totals are of every one
+    passes = explorer.passes
+    widget.table.limit = 100  # "Show 50 more"
+    assert [r["kind"] for r in widget.table.rows].count("organization") == 100
+    widget.find.value = "clinic 1"  # any case; the list starts again
+    found = [r for r in widget.table.rows if r["kind"] == "organization"]
+    assert found and all("clinic 1" in r["name"].lower() for r in found)
+    assert widget.table.limit == 50 and len(found) <= 50
+    assert widget.table.rows[-1]["total"] == shown.platform["total"].sum()
+    assert explorer.passes == passes  # choosing rows costs no pass
+    name, _, payload = widget.download("csv")
+    written = pl.read_csv(io.BytesIO(payload), infer_schema=False)
+    assert written.height == len(widget.shown.matching()) + 1  # every match, and the totals
+    widget.find.value = ""
+    page = render.view_html(widget.shown)
+    assert f"All other organizations ({hidden:,})" in page  # the static page: 50 and the rest

@@ -211,7 +211,7 @@ def test_the_message_arrives_once_and_reads_well(
     assert attachment.get_filename() == "usage-report-2026-10.zip"
     archive = zipfile.ZipFile(io.BytesIO(attachment.get_content()))
     manifest = json.loads((month / "manifest.json").read_text())
-    expected = ["index.html", *manifest["pages"]]
+    expected = ["index.html", *manifest["pages"], *manifest["tables"]]
     assert archive.namelist() == [f"usage-report-2026-10/{n}" for n in expected]
     for name in expected:
         assert archive.read(f"usage-report-2026-10/{name}") == (month / name).read_bytes()

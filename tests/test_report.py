@@ -80,12 +80,12 @@ def test_no_secret_in_any_file(pack: Path, read_only: Any) -> None:
             assert PASSWORD.encode() not in data and uri.encode() not in data, path.name
     executed = nbformat.read(pack / "1_platform.ipynb", as_version=4)
     parameters = executed.metadata["papermill"]["parameters"]
-    assert set(parameters) == {"month", "cube_path", "config_path"}
+    assert set(parameters) == {"month", "cube_path", "config_path", "top"}
 
 
 def test_a_failed_run_leaves_the_previous_pack(pack: Path, read_only: Any, tmp_path: Path) -> None:
     out = pack.parent
-    before = {p.name: p.read_bytes() for p in pack.iterdir()}
+    before = {p.name: p.read_bytes() for p in pack.rglob("*") if p.is_file()}
     broken = tmp_path / "notebooks"
     shutil.copytree(notebook_dir(), broken)
     nb = nbformat.read(broken / "2_agents.ipynb", as_version=4)
@@ -97,7 +97,7 @@ def test_a_failed_run_leaves_the_previous_pack(pack: Path, read_only: Any, tmp_p
         report.make_pack(
             source, "2026-10", out, report_notebooks(broken), "a@b.c", ["d@e.f"], progress=False
         )
-    assert {p.name: p.read_bytes() for p in pack.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in pack.rglob("*") if p.is_file()} == before
     failed = list((out / "failed").glob("2026-10-*/2_agents.ipynb"))
     assert len(failed) == 1 and "papermill-error-cell" in failed[0].read_text()
     assert not list(out.glob(".staging-*")) and not list(out.glob(".previous-*"))

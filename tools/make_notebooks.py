@@ -17,7 +17,8 @@ PARAMS = (
     "# Parameters (literals only; secrets come from the environment)\n"
     'month = "2026-10"  # the report month, YYYY-MM ("last" for the last full month)\n'
     'cube_path = ""  # set by `usage-report run`: the cube it read once for the whole pack\n'
-    'config_path = ""  # a TOML config; empty: $USAGE_CONFIG or the defaults'
+    'config_path = ""  # a TOML config; empty: $USAGE_CONFIG or the defaults\n'
+    "top = 50  # customers listed by name, the rest in one row (`usage-report run`: [report] top)"
 )
 
 NOTEBOOKS = {
@@ -32,10 +33,10 @@ NOTEBOOKS = {
             "## End users and hand-offs\nThe report month against the month before: distinct "
             "end users, and the share of agent conversations handed to a human."
         ),
-        new_code_cell("nb.show(ul.render.engagement_table(cube, month))"),
+        new_code_cell("nb.show(ul.render.engagement_table(cube, month, top))"),
         new_code_cell('nb.heading(cube, "## {Tenants} by month")'),
         new_code_cell(
-            "nb.show(ul.render.usage_table(ul.platform_table(cube, 'month'), cube, 'month'))"
+            "nb.show(ul.render.usage_table(ul.platform_table(cube, 'month'), cube, 'month', top=top))"
         ),
         new_markdown_cell("## Trend"),
         new_code_cell("ul.charts.trend_chart(cube, top=6)"),
@@ -51,7 +52,7 @@ NOTEBOOKS = {
         ),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
-        new_code_cell("nb.show(ul.render.agent_sections(cube, org_id))"),
+        new_code_cell("nb.show(ul.render.agent_sections(cube, org_id, top))"),
     ],
     "3_adoption": [
         new_markdown_cell(
@@ -69,7 +70,7 @@ NOTEBOOKS = {
         new_markdown_cell("## Biggest movers against the previous month"),
         new_code_cell("nb.show(ul.render.movers_table(cube, month))"),
         new_code_cell('nb.heading(cube, "## {Tenants} that started within the window")'),
-        new_code_cell("nb.show(ul.render.starters_table(cube))"),
+        new_code_cell("nb.show(ul.render.starters_table(cube, top))"),
     ],
     "5_reconciliation": [
         new_markdown_cell(
@@ -85,7 +86,7 @@ NOTEBOOKS = {
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
         new_code_cell(
-            "nb.show(nb.reconciliation(reconciliation_path, reconciliation_error, cube.Tenant))"
+            "nb.show(nb.reconciliation(reconciliation_path, reconciliation_error, cube.Tenant, top))"
         ),
     ],
     "4_data_checks": [
@@ -99,7 +100,7 @@ NOTEBOOKS = {
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
         new_code_cell(
             "restated = nb.restatements(restatements_path)\n"
-            "nb.show(ul.render.findings(ul.checks.all_checks(cube, restated)))"
+            "nb.show(ul.render.findings(ul.checks.all_checks(cube, restated), top))"
         ),
     ],
     "explore": [

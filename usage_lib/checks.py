@@ -44,7 +44,7 @@ def test_mode_months(cube: Cube) -> Finding:
         .group_by("org_name", "bucket")
         .agg(pl.col("billable").sum(), pl.col("test_mode").sum())
         .filter((pl.col("billable") == 0) & (pl.col("test_mode") > 0))
-        .sort("bucket", "org_name")
+        .sort(["test_mode", "bucket", "org_name"], descending=[True, False, False])
         .select(
             pl.col("org_name").alias(cube.tenant),
             pl.col("bucket").replace_strict(labels).alias("month"),
@@ -54,9 +54,12 @@ def test_mode_months(cube: Cube) -> Finding:
     if frame.height == 0:
         sentence = f"No {cube.tenant} had a month in which all its conversations were {_as(test)}."
     else:
-        items = ", ".join(
-            f"{r[cube.tenant]} ({r['month']}, {r[f'{test} conversations']:,} {test} conversations)"
-            for r in frame.iter_rows(named=True)
+        items = listed(
+            [
+                f"{r[cube.tenant]} ({r['month']}, {r[f'{test} conversations']:,} {test} "
+                "conversations)"
+                for r in frame.iter_rows(named=True)
+            ]
         )
         sentence = (
             f"{frame.height} {cube.tenant}-month(s) had only {test} conversations, "
@@ -70,11 +73,22 @@ def test_mode_months(cube: Cube) -> Finding:
     return Finding(title, sentence, frame, frame.height > 0)
 
 
+NAMED = 5  # a sentence names this many, the largest first, and counts the rest
+
+
+def listed(items: list[str], named: int = NAMED) -> str:
+    """Items for a sentence: all of a few; of many, the first `named` and how many more."""
+    if len(items) <= named + 1:
+        return ", ".join(items)
+    return f"{', '.join(items[:named])} and {len(items) - named:,} more"
+
+
 def _as(test: str) -> str:
     return "in test mode" if test == "test-mode" else f"{test}s"
 
 
 def unattributed_share(cube: Cube) -> Finding:
+    """Human-only conversations per tenant, the most first (only tenants that have some)."""
     by_org = (
         cube.frame.group_by("org_name")
         .agg(
@@ -86,15 +100,23 @@ def unattributed_share(cube: Cube) -> Finding:
         )
         .filter(pl.col("billable") > 0)
         .with_columns((pl.col("unattributed") / pl.col("billable")).alias("share"))
-        .sort(["share", "org_name"], descending=[True, False])
-        .select(pl.col("org_name").alias(cube.tenant), "billable", "unattributed", "share")
     )
     total = int(by_org["billable"].sum())
     unattributed = int(by_org["unattributed"].sum())
+    by_org = (
+        by_org.filter(pl.col("unattributed") > 0)
+        .sort(["unattributed", "share", "org_name"], descending=[True, True, False])
+        .select(pl.col("org_name").alias(cube.tenant), "billable", "unattributed", "share")
+    )
     share = unattributed / total if total else 0.0
     top = by_org.row(0, named=True) if by_org.height else None
     sentence = f"{unattributed:,} of {total:,} billable conversations ({share:.1%}) had no agent (human only)"
-    sentence += f"; the highest share is {top[cube.tenant]} ({top['share']:.0%})." if top else "."
+    sentence += (
+        f"; the most are in {top[cube.tenant]} ({top['unattributed']:,}, {top['share']:.0%} of "
+        "its conversations)."
+        if top
+        else "."
+    )
     if cube.tenant == "project":  # stock Tiledesk keeps no trace of the bot after a hand-off
         sentence += (
             " Stock Tiledesk empties participantsBots when a human takes over, so a handed-off"
@@ -183,14 +205,15 @@ def restated(cube: Cube, restatements: pl.DataFrame | None) -> Finding:
             pl.DataFrame(),
             False,
         )
-    frame = _labelled(cube, restatements).select(
+    by_month = _labelled(cube, restatements)  # in month order
+    frame = by_month.sort(pl.col("change").abs(), "organization", descending=[True, False]).select(
         "organization", "month", "published", "now", "change"
-    )
+    )  # the largest first
     if frame.height == 0:
         sentence = "Every month that an earlier pack published counts the same today."
     else:
         months = (
-            frame.group_by("month", maintain_order=True)
+            by_month.group_by("month", maintain_order=True)
             .agg(pl.col("published", "now", "change").sum(), pl.len().alias("organizations"))
             .iter_rows(named=True)
         )
@@ -213,7 +236,9 @@ def reconciled(cube: Cube, frame: pl.DataFrame | None, error: str, tolerance: fl
     shown = _labelled(cube, frame).select(
         "organization", "month", "counted", "billed", "difference", "percent", "status"
     )
-    flagged = shown.filter(pl.col("status") != "ok")
+    flagged = shown.filter(pl.col("status") != "ok").sort(
+        pl.col("difference").abs(), "organization", descending=[True, False]
+    )
     beyond = flagged.filter(pl.col("status") == "beyond tolerance").height
     only_counted = flagged.filter(pl.col("status") == "only counted").height
     only_billed = flagged.filter(pl.col("status") == "only billed").height

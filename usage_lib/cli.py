@@ -224,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="custom",
         help="the data's shape: this deployment's (custom) or stock Tiledesk's",
     )
+    d.add_argument(
+        "--tenants",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead, a wide platform: N customers with 2-3 agents each, 40 conversations "
+        "each over 13 months (for example 5000)",
+    )
     _as_of_option(d)
 
     sub.add_parser("example-config", help="print the commented example config (TOML)")
@@ -681,8 +689,10 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     from .profiles import PROFILES
     from .source import open_source, settings
 
+    if args.tenants and (args.tenants < 10 or args.tenants > 20_000 or args.profile != "custom"):
+        raise ConfigError("--tenants", "must be between 10 and 20000, with the custom profile")
     config = replace(settings(demo=True), profile=PROFILES[args.profile])
-    src = open_source(config, demo=True, anchor=_as_of_anchor(args))
+    src = open_source(config, demo=True, anchor=_as_of_anchor(args), tenants=args.tenants)
     uri = src.config.mongodb_uri
     print(
         f"Demo database running. Connection string:\n  {uri}\n"

@@ -84,6 +84,7 @@ class Config:
     months: int = 6
     jobs: int = 0  # notebooks of a pack run at once; 0: one per core
     explore_months: int = 13  # full months the explorer loads (with the current month) in one pass
+    top: int = 50  # tenants a page lists by name; the rest are one "all others" row
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
     mongodb_db: str = "tiledesk"
@@ -123,7 +124,7 @@ _ALLOWED: dict[str, set[str]] = {
         "exclude_preflight",
         "exclude_channels",
     },
-    "report": {"timezone", "months", "jobs", "explore_months"},
+    "report": {"timezone", "months", "jobs", "explore_months", "top"},
     "email": {"from", "to"},
     "exclude": {"id", "name", "reason"},
     "customer": {"id", "to"},
@@ -242,6 +243,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError(
             "report.explore_months", f"must be between 1 and 35, got {explore_months}"
         )
+    top = _typed(report, "top", int, "report", 50)
+    if not 5 <= top <= 5_000:
+        raise ConfigError("report.top", f"must be between 5 and 5000, got {top}")
 
     email_from = _typed(email, "from", str, "email", None)
     email_to = _typed(email, "to", list, "email", [])
@@ -257,6 +261,7 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         months=months,
         jobs=jobs,
         explore_months=explore_months,
+        top=top,
         email_from=email_from,
         email_to=tuple(email_to),
         source=source,

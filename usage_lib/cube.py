@@ -9,7 +9,7 @@ counts distinct users for the buckets a table needs.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -357,6 +357,22 @@ def _object_ids(ids: list[str]) -> list[ObjectId]:
     return [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
 
 
+NAMES_BY_ID = 500  # more ids than this: read the (small) collection whole, streamed
+
+
+def _documents(
+    collection: Any, ids: list[str], fields: dict[str, int]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(lower-case id, document) of the documents with these ids (stored as ObjectId or
+    string): one `$in` for a few, the whole collection, streamed, for thousands (a `$in` of
+    thousands is no cheaper, and on some servers far dearer)."""
+    if not ids:
+        return
+    query = {"_id": {"$in": _object_ids(ids) + ids}} if len(ids) <= NAMES_BY_ID else {}
+    for doc in collection.find(query, fields).max_time_ms(LOOKUP_TIMEOUT_MS).batch_size(5_000):
+        yield str(doc["_id"]).lower(), doc
+
+
 def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -> pl.DataFrame:
     """Add org_name, agent_name and agent_exists: one batched query per collection.
 
@@ -365,19 +381,12 @@ def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -
     """
     org_ids = sorted(set(frame["org_id"].to_list()) - {UNASSIGNED})
     agent_ids = sorted(set(frame["agent_id"].to_list()) - {UNATTRIBUTED})
-    with translate_errors(db):
+    with translate_errors(db, what="the look-up of names"):
         orgs = {
-            str(doc["_id"]).lower(): doc.get("name")
-            for doc in db[profile.tenant_names]
-            .find({"_id": {"$in": _object_ids(org_ids) + org_ids}}, {"name": 1})
-            .max_time_ms(LOOKUP_TIMEOUT_MS)
+            key: doc.get("name")
+            for key, doc in _documents(db[profile.tenant_names], org_ids, {"name": 1})
         }
-        bots = {
-            str(doc["_id"]).lower(): doc
-            for doc in db.faq_kbs.find(
-                {"_id": {"$in": _object_ids(agent_ids) + agent_ids}}, {"name": 1, "trashed": 1}
-            ).max_time_ms(LOOKUP_TIMEOUT_MS)
-        }
+        bots = dict(_documents(db.faq_kbs, agent_ids, {"name": 1, "trashed": 1}))
     org_names = {i: str(orgs.get(i) or i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
     agent_names = {i: str((bots.get(i.lower()) or {}).get("name") or i) for i in agent_ids}
     agent_names[UNATTRIBUTED] = UNATTRIBUTED_NAME

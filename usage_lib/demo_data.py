@@ -391,3 +391,73 @@ def exclusions_toml(data: DemoData) -> str:
             f'[[exclude]]\nid = "{e["id"]}"\nname = "{e["name"]}"\nreason = "{e["reason"]}"\n'
         )
     return "\n".join(parts)
+
+
+WIDE_NAMES = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Fable", "Granite", "Harbor", "Iris",
+              "Juniper", "Kestrel", "Lumen", "Maple", "Nova", "Orchid", "Pioneer", "Quill",
+              "Rowan", "Sable", "Tundra", "Umber", "Vale", "Willow", "Xenon", "Yarrow", "Zephyr")  # fmt: skip
+WIDE_KINDS = ("Clinic", "Retail", "Bank", "Travel", "Foods", "Energy", "Legal", "Games", "Homes")
+
+
+def wide(
+    last_month: tuple[int, int],
+    tenants: int = 2_000,
+    conversations: int = 60_000,
+    months: int = 13,
+    seed: int = 11,
+) -> DemoData:
+    """A wide platform: many tenants with 2 or 3 agents each and few conversations each,
+    spread over `months` full months ending with `last_month` (and some of the month
+    after): the shape under which the cube, not the conversations, is what grows. Sizes
+    are skewed (a few large customers, a long tail); about 1 in 40 conversations is a test,
+    1 in 10 not closed, 1 in 12 too short; end users return within their tenant."""
+    rng = random.Random(seed)
+    origin = datetime(2024, 1, 1)
+    organizations, faq_kbs, bots_of = [], [], []
+    for i in range(tenants):
+        oid = _oid(rng, origin)
+        name = f"{WIDE_NAMES[i % 26]} {WIDE_KINDS[i // 26 % 9]} {i // 234 + 1}"
+        organizations.append({"_id": oid, "name": name, "active": True, "createdAt": origin})
+        bots = []
+        for j in range(2 + (rng.random() < 0.5)):
+            bot_oid = _oid(rng, origin)
+            bots.append(str(bot_oid))
+            faq_kbs.append({"_id": bot_oid, "name": f"{name} bot {j + 1}", "id_organization": oid,
+                            "id_project": str(oid), "type": "tilebot", "trashed": False})  # fmt: skip
+        bots_of.append((oid, bots))
+    first = add_months(*last_month, -(months - 1))
+    start = datetime(*first, 1)
+    end = datetime(*add_months(*last_month, 1), 15)  # and half of the month after
+    span = int((end - start).total_seconds())
+    weights = [1 / (1 + i) ** 0.8 for i in range(tenants)]  # a few large ones, a long tail
+    users: dict[int, list[ObjectId]] = {}
+    requests = []
+    for t in rng.choices(range(tenants), weights, k=conversations):
+        oid, bots = bots_of[t]
+        when = start + timedelta(seconds=rng.randrange(span))
+        seen = users.setdefault(t, [])
+        if seen and rng.random() < 0.4:
+            user = rng.choice(seen)
+        else:
+            user = _oid(rng, when)
+            seen.append(user)
+        bot = bots[0] if rng.random() < 0.6 else rng.choice(bots)
+        handed = rng.random() < 0.15
+        doc: dict[str, Any] = {
+            "_id": _oid(rng, when),
+            "createdAt": when,
+            "status": 1000 if rng.random() < 0.9 else rng.choice((100, 150, 200)),
+            "depth": rng.randint(3, 30) if rng.random() < 11 / 12 else rng.randint(0, 2),
+            "id_organization": oid,
+            "id_project": str(oid),
+            "channel": {"name": "chat21"},
+            "requester": user,
+            "attributes": {"bot_id": bot} if rng.random() < 0.97 else {},
+            "participantsBots": [] if handed else [bot],
+            "participantsAgents": [f"agent-{rng.randint(1, 5)}"] if handed else [],
+        }
+        if rng.random() < 0.025:
+            doc["isTestMode"] = True
+        requests.append(doc)
+    requests.sort(key=lambda d: d["createdAt"])
+    return DemoData(organizations, faq_kbs, requests, [])

@@ -26,7 +26,15 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from .demo_data import DEFAULT_SIZE, GENERATOR_VERSION, STOCK_VERSION, DemoData, generate, stock
+from .demo_data import (
+    DEFAULT_SIZE,
+    GENERATOR_VERSION,
+    STOCK_VERSION,
+    DemoData,
+    generate,
+    stock,
+    wide,
+)
 from .paths import demo_dir
 from .periods import last_full_month
 
@@ -255,12 +263,16 @@ def demo_server(
     root: Path | None = None,
     quiet: bool = False,
     profile: str = "custom",
+    tenants: int = 0,
 ) -> EmbeddedMongo:
     """A started server holding the demo data (`profile` "tiledesk": in stock Tiledesk's
-    shape); generated and loaded on first use only."""
+    shape; `tenants`: a wide platform of that many customers, 40 conversations each over
+    13 months, `demo_data.wide`); generated and loaded on first use only."""
     last_month = last_month or last_full_month(date.today())
     root = root or demo_dir()
     shape = "" if profile == "custom" else f"-{profile}{STOCK_VERSION}"
+    if tenants:
+        size, shape = 40 * tenants, f"-wide{tenants}"
     folder = root / (
         f"{last_month[0]:04d}-{last_month[1]:02d}-n{size}-s{seed}-v{GENERATOR_VERSION}{shape}"
     )
@@ -272,7 +284,7 @@ def demo_server(
             folder.mkdir(parents=True)
             if not quiet:
                 print(f"Generating the demo database in {folder} (once) ...", file=sys.stderr)
-            data = generate(last_month, size, seed)
+            data = wide(last_month, tenants, size) if tenants else generate(last_month, size, seed)
             if profile == "tiledesk":
                 data = stock(data, seed)
             with EmbeddedMongo(folder / "data") as server:

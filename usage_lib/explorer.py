@@ -52,6 +52,7 @@ LAST_DAYS = re.compile(r"last_([1-9][0-9]*)_days")  # any N, beside the presets 
 WINDOW_METRICS = tuple(m for m in METRICS if m != "users")  # what the window pass reads
 
 _KEEP = 4  # extra cubes kept (other ranges, users)
+ROWS = 50  # tenants the explorer lists at first; "show more" adds as many again
 
 
 def preset_range(preset: str, today: date, timezone: str, months: int = 6) -> DateRange:
@@ -82,6 +83,8 @@ class View:
     metric: str = "conversations"
     org: str | None = None
     agent: str | None = None
+    find: str = ""  # only the tenants whose name (or id) holds this, any case
+    limit: int = ROWS  # tenants shown by name; the rest are counted ("show more")
 
     def checked(self) -> View:
         """The view with ids lower-cased, or a ConfigError naming the bad setting."""
@@ -101,7 +104,14 @@ class View:
         agent = _id(self.agent, UNATTRIBUTED, "agent")
         if agent is not None and org is None:
             raise ConfigError("agent", "choose the agent within an organization (give org too)")
-        return replace(self, org=org, agent=agent)
+        if self.limit < 1:
+            raise ConfigError("limit", f"must be 1 or more, got {self.limit}")
+        return replace(self, org=org, agent=agent, find=self.find.strip())
+
+    @property
+    def tables(self) -> View:
+        """The view without what only chooses rows (find, limit): what its tables are cut for."""
+        return replace(self, find="", limit=ROWS)
 
 
 def _id(value: str | None, special: str, key: str) -> str | None:
@@ -133,11 +143,36 @@ class Shown:
         row = self.platform.filter(pl.col("id") == self.view.org)
         return str(row["name"][0]) if row.height else str(self.view.org)
 
-    def on_screen(self) -> pl.DataFrame:
-        """The table as shown, for the downloads: organizations, the open organization's
-        agents right after its row (`parent` names the organization), then the totals."""
+    def matching(self) -> pl.DataFrame:
+        """The platform table's rows whose name or id holds `view.find` (any case)."""
+        if not self.view.find:
+            return self.platform
+        needle = self.view.find.lower()
+        return self.platform.filter(
+            pl.col("name").str.to_lowercase().str.contains(needle, literal=True)
+            | pl.col("id").str.contains(needle, literal=True)
+        )
+
+    def hidden(self) -> int:
+        """Matching tenants past `view.limit`, not listed by name."""
+        return max(0, self.matching().height - self.view.limit)
+
+    def visible(self) -> pl.DataFrame:
+        """The first `view.limit` matching tenants, and the open one wherever it is."""
+        rows = self.matching()
+        shown = rows.head(self.view.limit)
+        if self.view.org is not None and self.view.org not in shown["id"].to_list():
+            shown = pl.concat([shown, rows.filter(pl.col("id") == self.view.org)])
+        return shown
+
+    def on_screen(self, everything: bool = True) -> pl.DataFrame:
+        """The table as shown: the matching tenants (`everything`: all of them, as the
+        downloads hold them; else the `visible` ones), the open organization's agents right
+        after its row (`parent` names the organization), then the platform's totals."""
         keys = [b.key for b in self.buckets]
-        table = with_totals_row(self.platform, sums=self.platform_totals).with_columns(
+        rows = self.matching() if everything else self.visible()
+        label = "Total" if not self.view.find else f"Total (all {self.cube.tenants})"
+        table = with_totals_row(rows, label, sums=self.platform_totals).with_columns(
             pl.lit(None, pl.String).alias("parent")
         )
         ids = table["id"].to_list()
@@ -156,7 +191,7 @@ class Shown:
             return self.agent, "Agent"
         if self.agents is not None:
             return self.agents, "Agent"
-        return self.platform, self.cube.Tenant
+        return self.matching(), self.cube.Tenant
 
 
 class Explorer:
@@ -169,6 +204,7 @@ class Explorer:
         self.passes = 0
         self._windows: dict[str, Cube] = {}
         self._extra: dict[tuple[DateRange, str | None], Cube] = {}
+        self._last: Shown | None = None
 
     @property
     def config(self) -> Config:
@@ -241,10 +277,14 @@ class Explorer:
         return query_cube(self.source.db, rng, self.config, reading=reading)
 
     def show(self, view: View) -> Shown:
-        """The view's tables: a polars step when the window (or a kept cube) holds it."""
+        """The view's tables: a polars step when the window (or a kept cube) holds it; the
+        same tables again when only the rows asked for change (a name to find, more rows)."""
         view = view.checked()
+        if self._last is not None and self._last.view.tables == view.tables:
+            return replace(self._last, view=view, notes=())
         cube, notes = self.cube_for(view)
-        return cut(cube, view, notes)
+        self._last = cut(cube, view, notes)
+        return self._last
 
 
 def range_of(view: View, config: Config, today: date | None = None) -> DateRange:

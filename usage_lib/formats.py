@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -85,6 +86,40 @@ def table_csv(tables: Tables) -> str:
     ).sort("_order", maintain_order=True)
     long.select(columns).write_csv(buffer)
     return buffer.getvalue()
+
+
+def long_csv(tables: Mapping[str, pl.DataFrame], keys: Sequence[str] = KEY_COLUMNS) -> str:
+    """Tables of several metrics (same rows) as one CSV, a row per entity and metric, the
+    metric named after the `keys`; text cells formula-safe (`safe`)."""
+    frames = [
+        t.with_columns(pl.lit(m).alias("metric"), pl.int_range(pl.len()).alias("_order"))
+        for m, t in tables.items()
+    ]
+    values = [c for c in frames[0].columns if c not in (*keys, "metric", "_order")]
+    long = pl.concat([f.with_columns(pl.col(values).cast(pl.String)) for f in frames]).sort(
+        "_order", maintain_order=True
+    )
+    texts = [c for c in keys if long.schema[c] == pl.String]
+    buffer = io.StringIO()
+    long.select(*keys, "metric", *values).with_columns(
+        [pl.col(c).map_elements(safe, return_dtype=pl.String) for c in texts]
+    ).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def pack_tables(cube: Cube, folder: Path) -> list[str]:
+    """The pack's full tables beside its pages, every tenant and every agent, by month and
+    metric (`tables/<tenants>.csv`, `tables/agents.csv`); the pages show the largest."""
+    from .tables import every_agent, platform_table
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tenants = {m: platform_table(cube, "month", m) for m in cube.metrics}
+    agents = {m: every_agent(cube, "month", m) for m in cube.metrics if m != "users"}
+    names = [f"{cube.tenants}.csv", "agents.csv"]
+    (folder / names[0]).write_text(long_csv(tenants), encoding="utf-8")
+    keys = ("org_id", "org_name", *KEY_COLUMNS)
+    (folder / names[1]).write_text(long_csv(agents, keys), encoding="utf-8")
+    return names
 
 
 def _cell(value: int | float | None) -> str:

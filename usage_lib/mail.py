@@ -18,6 +18,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 
 from .adoption import Headline
+from .checks import listed
 from .digest import TOP_ORGANIZATIONS, Digest
 from .formats import table_text
 from .render import FONT, counted_line, counted_text, headline_cards, usage_table
@@ -93,7 +94,7 @@ def html_body(d: Digest, letter: Letter) -> str:
 def text_body(d: Digest, letter: Letter) -> str:
     h = d.headline
     title = f"Usage report, {h.label}"
-    new = ", ".join(h.new_organizations) or "none"
+    new = listed(list(h.new_organizations), 10) or "none"
     lines = [
         title,
         "=" * len(title),

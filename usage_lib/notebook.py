@@ -48,12 +48,15 @@ def restatements(path: str = "") -> pl.DataFrame | None:
     return pl.read_parquet(path) if path else None
 
 
-def reconciliation(path: str = "", error: str = "", tenant: str = "Organization") -> str:
-    """The reconciliation page's body: the table the report run wrote, or why there is none."""
+def reconciliation(
+    path: str = "", error: str = "", tenant: str = "Organization", top: int | None = None
+) -> str:
+    """The reconciliation page's body: the table the report run wrote (flagged rows first,
+    `top` of them), or why there is none."""
     from .render import reconciliation_html
 
     if path:
-        return reconciliation_html(pl.read_parquet(path), "", tenant)
+        return reconciliation_html(pl.read_parquet(path), "", tenant, top)
     return reconciliation_html(
         None, error or "not configured: add a [reconcile] table to the config", tenant
     )

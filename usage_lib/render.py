@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from .adoption import Headline, activity, agent_quality, engagement, movers, starters
-from .checks import Finding
+from .checks import Finding, listed
 from .cube import UNATTRIBUTED_NAME, Cube
 from .metrics import MEANINGS, NO_DEPTH, TITLES
 from .tables import (
+    ADDITIVE,
     KEY_COLUMNS,
     organization_table,
     platform_table,
     table_buckets,
+    top_rows,
+    totals,
     with_totals_row,
 )
 
@@ -52,9 +55,16 @@ def usage_table(
     granularity: str = "auto",
     first: str = "",
     sums: Mapping[str, int | float | None] | None = None,
+    top: int | None = None,
+    additive: bool = True,
 ) -> str:
     """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals
-    row: `sums` (from `usage_totals`), else the column sums."""
+    row: `sums` (from `usage_totals`), else the column sums. With `top`, the first `top` rows
+    and one for all the others (`tables.top_rows`); the totals stay those of every row."""
+    if top is not None and table.height > top + 1:
+        sums = totals(table) if sums is None else sums
+        others = "agents" if first == "Agent" else cube.tenants
+        table = top_rows(table, top, f"All other {others}", additive)
     labels = {b.key: b.label for b in table_buckets(cube, granularity)}
     keys = [c for c in table.columns if c not in (*KEY_COLUMNS, "total")]
     head = f'<th style="{TH_LEFT}">{escape(first or cube.Tenant)}</th>' + "".join(
@@ -77,11 +87,18 @@ def frame_table(
     headers: dict[str, str] | None = None,
     percent_columns: tuple[str, ...] = (),
     decimals: dict[str, str] | None = None,
+    top: int | None = None,
+    rest: str = "rows, not shown here",
 ) -> str:
-    """Any small frame as an HTML table: text left, numbers right, dashes for zero."""
+    """Any small frame as an HTML table: text left, numbers right, dashes for zero; with
+    `top`, its first `top` rows and one line counting the `rest`."""
     headers = headers or {}
     if frame.height == 0:
         return f'<p style="{FONT}color:#666;">None.</p>'
+    more = ""
+    if top is not None and frame.height > top:
+        more = note(f"… and {frame.height - top:,} more {rest}.")
+        frame = frame.head(top)
     head = "".join(
         f'<th style="{TH if frame.schema[c].is_numeric() else TH_LEFT}">{escape(headers.get(c, c))}</th>'
         for c in frame.columns
@@ -103,7 +120,10 @@ def frame_table(
             else:
                 cells.append(f'<td style="{TD_LEFT}">{escape("" if v is None else str(v))}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (
+        f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f"</table>{more}"
+    )
 
 
 def counted_text(cube: Cube, metrics: Sequence[str] | None = None) -> str:
@@ -127,7 +147,7 @@ def counted_line(cube: Cube, source: str = "") -> str:
 
 def headline_cards(h: Headline, per_row: int = 4) -> str:
     """The report month's four figures as cards, `per_row` to a row (2 fits a 600 px email)."""
-    new = ", ".join(h.new_organizations) if h.new_organizations else "none"
+    new = listed(list(h.new_organizations), 10) if h.new_organizations else "none"
     items = [
         ("Billable conversations", f"{h.billable:,}", h.change_text()),
         (
@@ -172,25 +192,38 @@ ENGAGEMENT_HEADERS = {
 }
 
 
-def engagement_table(cube: Cube, month: str) -> str:
-    """Per organization, the report month's end users and hand-off rate, with their change."""
+def engagement_table(cube: Cube, month: str, top: int | None = None) -> str:
+    """Per organization, the report month's end users and hand-off rate, with their change;
+    the largest first (`top` of them)."""
     frame = engagement(cube, month).with_columns(pl.col("handoff_rate_change") * 100)
     return frame_table(
         frame,
         ENGAGEMENT_HEADERS | {"name": cube.Tenant},
         percent_columns=("users_change", "handoff_rate"),
         decimals={"handoff_rate_change": "{:+.1f}"},
+        top=top,
+        rest=f"{cube.tenants}: every one is in tables/{cube.tenants}.csv beside this page",
     )
 
 
-def agent_sections(cube: Cube, org_id: str = "") -> str:
-    """For each organization of the platform table (or just `org_id`): its agents by month."""
+def agent_sections(cube: Cube, org_id: str = "", top: int | None = None) -> str:
+    """For each organization of the platform table (the `top` largest, or just `org_id`):
+    its agents by month."""
     orgs = platform_table(cube, "month")
     if org_id:
         orgs = orgs.filter(pl.col("id") == org_id.lower())
         if orgs.height == 0:
             return note(f"{cube.Tenant} {org_id} has no billable conversations in this range.")
     parts = []
+    if top is not None and orgs.height > top:
+        rest = orgs.height - top
+        parts.append(
+            note(
+                f"The {top} largest {cube.tenants} of {orgs.height:,}; the agents of the other "
+                f"{rest:,} are in tables/agents.csv beside this page."
+            )
+        )
+        orgs = orgs.head(top)
     for row in orgs.iter_rows(named=True):
         table = organization_table(cube, row["id"], "month")
         parts.append(f"<h3>{escape(str(row['name']))}</h3>")
@@ -240,8 +273,10 @@ def movers_table(cube: Cube, month: str) -> str:
     return frame_table(movers(cube, month), headers, percent_columns=("change_pct",))
 
 
-def starters_table(cube: Cube) -> str:
-    return frame_table(starters(cube), {"name": cube.Tenant})
+def starters_table(cube: Cube, top: int | None = None) -> str:
+    return frame_table(
+        starters(cube), {"name": cube.Tenant}, top=top, rest=f"{cube.tenants} that started"
+    )
 
 
 RECONCILIATION_HEADERS = {
@@ -256,38 +291,47 @@ RECONCILIATION_HEADERS = {
 
 
 def reconciliation_html(
-    frame: pl.DataFrame | None, error: str, tenant: str = "Organization"
+    frame: pl.DataFrame | None, error: str, tenant: str = "Organization", top: int | None = None
 ) -> str:
     """Counted against billed per organization and month, flagged rows first; or the reason
     there is no comparison."""
     if frame is None:
         return note(f"Reconciliation not done: {error}")
     order = {"beyond tolerance": 0, "only billed": 1, "only counted": 2, "ok": 3}
-    shown = frame.with_columns(pl.col("status").replace_strict(order).alias("_o")).sort(
-        "_o", "month", "organization"
-    )
+    shown = frame.with_columns(
+        pl.col("status").replace_strict(order).alias("_o"), pl.col("difference").abs().alias("_d")
+    ).sort(["_o", "_d", "month", "organization"], descending=[False, True, False, False])
     return frame_table(
         shown.select(list(RECONCILIATION_HEADERS)),
         RECONCILIATION_HEADERS | {"organization": tenant},
         percent_columns=("percent",),
         decimals={"difference": "{:+,.0f}", "billed": "{:,.0f}"},
+        top=top,
     )
 
 
-def findings(items: list[Finding]) -> str:
-    """Each data check: its title, its one-sentence finding, and the detail behind it."""
+def findings(items: list[Finding], top: int | None = None) -> str:
+    """Each data check: its title, its one-sentence finding, and the detail behind it (the
+    largest `top` rows, the rest counted)."""
     return "".join(
         f"<h3>{escape(f.title)}</h3>"
         + note(f.sentence)
-        + frame_table(f.frame, percent_columns=("share",), decimals={"change": "{:+,}"})
+        + frame_table(f.frame, percent_columns=("share",), decimals={"change": "{:+,}"}, top=top)
         for f in items
     )
 
 
-def index_page(d: Digest, pages: list[tuple[str, str]]) -> str:
-    """The pack's front page: what is counted, the headline, and a link to every page."""
+def index_page(d: Digest, pages: list[tuple[str, str]], tables: Sequence[str] = ()) -> str:
+    """The pack's front page: what is counted, the headline, a link to every page and to
+    the full tables (every tenant and agent, CSV)."""
     label = d.headline.label
     links = "".join(f'<li><a href="{escape(f)}">{escape(t)}</a></li>' for f, t in pages)
+    if tables:
+        files = ", ".join(f'<a href="{escape(f)}">{escape(f.split("/")[-1])}</a>' for f in tables)
+        links += (
+            f"<li>The full tables, every {d.cube.tenant} and every agent by month and metric "
+            f"(CSV): {files}</li>"
+        )
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Usage report, {escape(label)}</title>'
         f'</head><body style="{FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
@@ -309,7 +353,21 @@ def view_html(views: Shown | Sequence[Shown], chart_png: bytes | None = None) ->
         grain = s.granularity
         heading = f"{title} by {s.cube.tenant}, per {grain}, {s.range.describe()}"
         parts.append(f'<h3 style="{FONT}margin:14px 0 2px 0;">{escape(heading)}</h3>')
-        parts.append(usage_table(s.platform, s.cube, grain, sums=s.platform_totals))
+        if s.view.find:
+            found = s.matching().height
+            parts.append(
+                note(f"{found:,} of {s.platform.height:,} {s.cube.tenants} match “{s.view.find}”.")
+            )
+        parts.append(
+            usage_table(
+                s.matching(),
+                s.cube,
+                grain,
+                sums=s.platform_totals,
+                top=s.view.limit,
+                additive=s.view.metric in ADDITIVE,
+            )
+        )
         if s.agents is not None:
             parts.append(
                 f'<h4 style="{FONT}margin:8px 0 2px 0;">Agents of {escape(s.org_name)}</h4>'

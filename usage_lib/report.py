@@ -23,6 +23,7 @@ from .checks import Finding, reconciled
 from .config import ConfigError
 from .cube import Cube
 from .digest import Digest
+from .formats import pack_tables
 from .mail import Letter, compose, parse, readdress
 from .reconcile import ReconcileError, compare, read_billed
 from .restate import published, restatements
@@ -72,10 +73,12 @@ def make_pack(
             data_s = time.perf_counter() - started
             log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
             compared = _compare(source, cube, out, staging)
+            tables = [f"tables/{n}" for n in pack_tables(cube, staging / "tables")]
             parameters = {
                 "month": month,
                 "cube_path": str(cube_path.resolve()),
                 "config_path": "",
+                "top": source.config.top,
                 **compared.parameters,
             }
             if source.config.reconcile is None:  # its page is in the pack only when configured
@@ -92,7 +95,8 @@ def make_pack(
 
             digest = Digest.of(cube, month, compared.restated, compared.reconciliation)
             links = [(p.html, p.title) for p in pages]
-            (staging / "index.html").write_text(render.index_page(digest, links), encoding="utf-8")
+            index = render.index_page(digest, links, tables)
+            (staging / "index.html").write_text(index, encoding="utf-8")
             manifest = {
                 "month": month,
                 "range": {"start": window.start.isoformat(), "end": window.end.isoformat()},
@@ -112,11 +116,12 @@ def make_pack(
                 },
                 **digest.figures(),
                 "pages": [p.html for p in pages],
+                "tables": tables,
                 **compared.figures(),
             }
             pack.write_manifest(staging, manifest)
             letter = Letter(pack.zip_name(month), tuple(p.title for p in pages), __version__)
-            attachment = pack.pages_zip(staging, month, manifest["pages"])
+            attachment = pack.pages_zip(staging, month, [*manifest["pages"], *tables])
             message = compose(digest, letter, attachment, sender, recipients)
             pack.write_file(staging / pack.eml_name(month), bytes(message))
             final = pack.publish(staging, out, month)

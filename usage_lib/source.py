@@ -38,7 +38,7 @@ from .periods import (
 
 # What the pack shows: end users per organization and month, no totals over the window.
 MONTH_READING = Reading.of(METRICS, Users("month", LEVELS["platform"], totals=False))
-_demo: dict[tuple[Path, tuple[int, int], str], EmbeddedMongo] = {}
+_demo: dict[tuple[Path, tuple[int, int], str, int], EmbeddedMongo] = {}
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ def open_source(
     anchor: tuple[int, int] | None = None,
     quiet: bool = False,
     demo_root: Path | None = None,
+    tenants: int = 0,
 ) -> Source:
     """The configured database, or (demo, or no USAGE_MONGODB_URI) the embedded demo database,
     started once per process, its data anchored so that `anchor` is its last full month."""
@@ -78,10 +79,15 @@ def open_source(
     root = demo_root or demo_dir()
     month = anchor or last_full_month(today_in(config.timezone))
     shape = config.profile.name
-    if (root, month, shape) not in _demo:
-        _demo[root, month, shape] = demo_server(month, root=root, quiet=quiet, profile=shape)
-    config = replace(config, mongodb_uri=_demo[root, month, shape].uri, mongodb_db="tiledesk")
-    key = f"demo data for {month[0]:04d}-{month[1]:02d}"
+    if (root, month, shape, tenants) not in _demo:
+        _demo[root, month, shape, tenants] = demo_server(
+            month, root=root, quiet=quiet, profile=shape, tenants=tenants
+        )
+    server = _demo[root, month, shape, tenants]
+    config = replace(config, mongodb_uri=server.uri, mongodb_db="tiledesk")
+    key = f"demo data for {month[0]:04d}-{month[1]:02d}" + (
+        f", {tenants} tenants" if tenants else ""
+    )
     return Source(
         database(config), config, demo=True, key=key + ("" if shape == "custom" else f" ({shape})")
     )

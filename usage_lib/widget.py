@@ -23,7 +23,7 @@ import traitlets as t
 
 from . import charts, formats, render
 from .config import ConfigError
-from .explorer import PRESETS, Explorer, Shown, View
+from .explorer import PRESETS, ROWS, Explorer, Shown, View
 from .metrics import METRICS, TITLES
 from .periods import GRANULARITIES
 from .source import Source
@@ -56,9 +56,22 @@ function render({ model, el }) {
       const name = tr.insertCell();
       const mark = row.kind === "organization" ? (row.open ? "▾ " : "▸ ") : "";
       name.textContent = mark + row.name;
-      for (const v of [...row.values, row.total]) {
+      for (const v of row.kind === "more" ? [] : [...row.values, row.total]) {
         const td = tr.insertCell();
         td.textContent = number(v);
+      }
+      if (row.kind === "more") {
+        name.colSpan = row.values.length + 2;
+        const button = document.createElement("button");
+        button.textContent = `Show ${model.get("step")} more`;
+        button.dataset.more = "1";
+        button.onclick = () => {
+          model.set("limit", model.get("limit") + model.get("step"));
+          model.save_changes();
+        };
+        name.textContent = `${row.name} `;
+        name.appendChild(button);
+        continue;
       }
       if (row.kind === "organization") {
         tr.title = row.open ? "Close its agents" : "Open its agents";
@@ -114,6 +127,8 @@ _CSS = """
 .usage-explorer tr.agent { background: #f7f9fc; }
 .usage-explorer tr.chosen { outline: 2px solid #3b6fc4; }
 .usage-explorer tr.total td { font-weight: bold; border-top: 2px solid #444; }
+.usage-explorer tr.more td { color: #555; font-style: italic; }
+.usage-explorer tr.more button { font-style: normal; margin-left: 6px; }
 .usage-downloads { font-size: 13px; }
 .usage-downloads button { margin-left: 6px; }
 """
@@ -130,15 +145,20 @@ class UsageTable(anywidget.AnyWidget):  # type: ignore[misc]
     rows = t.List(t.Dict()).tag(sync=True)
     org = t.Unicode("").tag(sync=True)
     agent = t.Unicode("").tag(sync=True)
+    limit = t.Int(ROWS).tag(sync=True)  # tenants listed; "Show more" adds `step`
+    step = t.Int(ROWS).tag(sync=True)
 
 
 def table_rows(shown: Shown) -> list[dict[str, Any]]:
-    """The table widget's rows, those of `Shown.on_screen` (what the downloads hold): the
-    kind of each (organization, agent, total) and whether it is open or chosen."""
+    """The table widget's rows: the visible tenants of `Shown.on_screen`, the open one's
+    agents, a "more" row counting the tenants not listed, the totals; the kind of each
+    (organization, agent, more, total) and whether it is open or chosen."""
     keys = [b.key for b in shown.buckets]
     rows = []
-    for r in shown.on_screen().iter_rows(named=True):
+    for r in shown.on_screen(everything=False).iter_rows(named=True):
         kind = "agent" if r["parent"] else "total" if r["type"] == "total" else "organization"
+        if kind == "total" and shown.hidden():
+            rows.append(more_row(shown, keys))
         rows.append(
             {
                 "id": r["id"],
@@ -151,6 +171,20 @@ def table_rows(shown: Shown) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def more_row(shown: Shown, keys: list[str]) -> dict[str, Any]:
+    hidden = shown.hidden()
+    words = shown.cube.tenants if hidden > 1 else shown.cube.tenant
+    return {
+        "id": "more",
+        "name": f"{hidden:,} more {words}, not listed (find one by name, or)",
+        "kind": "more",
+        "values": [None] * len(keys),
+        "total": None,
+        "open": False,
+        "chosen": False,
+    }
 
 
 class ExplorerWidget(w.VBox):  # type: ignore[misc]
@@ -182,7 +216,10 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         self.metric = w.Dropdown(
             options=[(TITLES[m], m) for m in METRICS], value=view.metric, description="Metric"
         )
-        self.table = UsageTable(org=view.org or "", agent=view.agent or "")
+        self.table = UsageTable(org=view.org or "", agent=view.agent or "", limit=view.limit)
+        self.find = w.Text(
+            value=view.find, placeholder="a name or id", description="Find", continuous_update=True
+        )
         self.status = w.HTML()
         self.counted = w.HTML()
         self.chart = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"actions": False})
@@ -196,6 +233,7 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
             [
                 w.HBox([self.preset, self.start, self.end]),
                 w.HBox([self.granularity, self.zone, self.metric]),
+                self.find,
                 self.status,
                 self.counted,
                 self.table,
@@ -204,6 +242,8 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         )
         for control in (self.preset, self.granularity, self.zone, self.metric):
             control.observe(self._changed, "value")
+        self.find.observe(self._found, "value")
+        self.table.observe(self._changed, "limit")
         for picker in (self.start, self.end):
             picker.observe(self._dates, "value")
         self.table.observe(self._org_changed, "org")
@@ -224,6 +264,8 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
             self.metric.value,
             self.table.org or None,
             self.table.agent or None,
+            self.find.value,
+            self.table.limit,
         )
 
     def _dates(self, change: dict[str, Any]) -> None:
@@ -232,6 +274,12 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         with self._hold():
             self.preset.value = "custom"
         self.refresh()
+
+    def _found(self, change: dict[str, Any]) -> None:
+        """Another name to find: the list starts again from its first rows."""
+        with self._hold():
+            self.table.limit = ROWS
+        self._changed(change)
 
     def _org_changed(self, change: dict[str, Any]) -> None:
         """Another organization (or none): its agent choice goes with the old one."""
