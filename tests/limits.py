@@ -60,7 +60,10 @@ def check() -> list[str]:
     ]
 
 
-def largest() -> int:
+def largest(*commands: str) -> int:
+    """The largest document returned since the last reset (to `commands`, if named)."""
+    if commands:
+        return max((p.largest_of(*commands) for p in PROXIES), default=0)
     return max((p.largest for p in PROXIES), default=0)
 
 

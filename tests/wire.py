@@ -69,6 +69,7 @@ class LimitProxy:
         self._largest = 0
         self._largest_command = ""
         self._largest_message = 0
+        self._largest_by: dict[str, int] = {}
         self._violations: list[tuple[str, int]] = []
         self._errors: list[str] = []
         self._seen: Counter[str] = Counter()
@@ -143,6 +144,11 @@ class LimitProxy:
         with self._lock:
             return self._largest_command
 
+    def largest_of(self, *commands: str) -> int:
+        """The largest document the replies to these commands held since reset()."""
+        with self._lock:
+            return max((self._largest_by.get(c, 0) for c in commands), default=0)
+
     @property
     def largest_message(self) -> int:
         """The messageLength of the largest reply (a whole batch, envelope included)."""
@@ -181,6 +187,7 @@ class LimitProxy:
             self._largest = 0
             self._largest_command = ""
             self._largest_message = 0
+            self._largest_by = {}
             self._violations.clear()
             self._errors.clear()
             self._seen.clear()
@@ -296,6 +303,7 @@ class LimitProxy:
             self._seen.update(seen)
             if biggest > self._largest:
                 self._largest, self._largest_command = biggest, name
+            self._largest_by[name] = max(self._largest_by.get(name, 0), biggest)
             self._largest_message = max(self._largest_message, length)
             self._violations.extend(over)
 
@@ -328,11 +336,7 @@ class LimitProxy:
         if cursor is not None and cursor[0] == _DOCUMENT:
             batch = _field(msg, cursor[1], _BATCHES)
             if batch is not None and batch[0] == _ARRAY:
-                (length,) = _INT32.unpack_from(msg, batch[1])
-                with self._lock:
-                    floor = min(self._largest, self.limit)
-                if length > floor:  # else no document in it can be a new largest or too large
-                    _array_document_sizes(msg, batch[1], sizes)
+                _array_document_sizes(msg, batch[1], sizes)
                 return
         (size,) = _INT32.unpack_from(msg, doc)
         sizes.append(size)
