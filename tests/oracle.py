@@ -69,13 +69,15 @@ def is_test(value: Any) -> bool:
 
 
 def tenant_key(value: Any) -> str:
-    """A tenant id as stored -> its row: an ObjectId is its hex, a non-empty string is
-    lower-cased (any case of the hex is one tenant); anything else (missing, null, "",
-    an int, a bool, an object, an array) is UNASSIGNED."""
+    """A tenant id as stored -> its row: an ObjectId is its hex; a non-empty string in
+    lower or upper case is lower-cased (the hex of an ObjectId, either case, is one tenant);
+    a string in mixed case is a tenant of its own, as written (it is not an ObjectId's hex
+    as Tiledesk writes it, and only the two cases can be looked up by an index); anything
+    else (missing, null, "", an int, a bool, an object, an array) is UNASSIGNED."""
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, str) and value:
-        return value.lower()
+        return value.lower() if value in (value.lower(), value.upper()) else value
     return UNASSIGNED
 
 

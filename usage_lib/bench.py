@@ -51,6 +51,7 @@ from .source import MONTH_READING
 from .tables import organization_table, platform_table
 
 DEFAULT_SIZES = (50_000, 150_000, 500_000)  # conversations in the collection
+DEFAULT_WIDE = (2_000, 4_000)  # tenants of the wide shape
 WINDOW_SHARE = 0.754  # of the demo's conversations, the share in the 6-month window
 MONTH = (2026, 10)
 METHODS = ("floor", "project", "metrics", "naive", "per_table")
@@ -65,7 +66,7 @@ class Wire(monitoring.CommandListener):
         self.reset()
 
     def reset(self) -> None:
-        self.commands = self.docs = self.bytes = 0
+        self.commands = self.docs = self.bytes = self.largest = 0
         self.names: list[str] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
@@ -81,6 +82,10 @@ class Wire(monitoring.CommandListener):
         cursor = reply.get("cursor") or {}
         batch = cursor.get("firstBatch", cursor.get("nextBatch"))
         self.docs += len(batch) if batch is not None else 1
+        sizes = (
+            [len(bson.encode(d)) for d in batch] if batch is not None else [len(bson.encode(reply))]
+        )
+        self.largest = max(self.largest, *sizes, 0)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
@@ -231,6 +236,7 @@ def child(method: str, uri: str, repeat: int, org: str | None = None) -> dict[st
         "server_commands": wire.commands,
         "docs_returned": wire.docs,
         "bytes_returned": wire.bytes,
+        "largest_doc": wire.largest,
         "peak_rss_mb": _peak_rss_mb(),
         "table": result.to_dicts() if isinstance(result, pl.DataFrame) else None,
     }
@@ -265,6 +271,7 @@ def child_pack(uri: str) -> dict[str, Any]:
         "server_commands": wire.commands,
         "docs_returned": wire.docs,
         "bytes_returned": wire.bytes,
+        "largest_doc": wire.largest,
         "peak_rss_mb": _peak_rss_mb(),
         "data_s": m["data_pass_s"],
         "notebooks_s": m["notebooks_s"],  # executed and exported, `jobs` at a time
@@ -332,6 +339,7 @@ def child_explore(uri: str, repeat: int) -> dict[str, Any]:
         "server_commands": first_commands,
         "docs_returned": None,
         "bytes_returned": None,
+        "largest_doc": wire.largest,
         "peak_rss_mb": _peak_rss_mb(),
     }
 
@@ -396,43 +404,63 @@ def run_bench(
     repeat: int = 3,
     per_table_up_to: int = 50_000,
     log: Callable[[str], None] = print,
+    wide: tuple[int, ...] = DEFAULT_WIDE,
 ) -> list[dict[str, Any]]:
     """Figures for every size and method, `repeat` runs each (per_table: one run, measured in
-    full up to `per_table_up_to` conversations, estimated above; see `_estimate_per_table`)."""
-    from .demo_data import generate
+    full up to `per_table_up_to` conversations, estimated above; see `_estimate_per_table`):
+    the deep shape (the demo's 20-odd customers, `sizes` conversations), then the wide one
+    (`wide` tenants, 2-3 agents and 40 conversations each over 13 months)."""
+    from . import demo_data
     from .embedded import EmbeddedMongo, load
 
     records = startup()
     log(startup_line(records))
-    for size in sizes:
+    shapes = [("deep", size, size) for size in sizes] + [("wide", t, 40 * t) for t in wide]
+    for shape, size, conversations in shapes:
         started = time.perf_counter()
-        data = generate(MONTH, size=round(size * WINDOW_SHARE))
+        if shape == "deep":
+            data = demo_data.generate(MONTH, size=round(size * WINDOW_SHARE))
+            what = f"{size:,} conversations"
+        else:
+            data = demo_data.wide(MONTH, tenants=size, conversations=conversations)
+            what = f"wide: {size:,} tenants, {conversations:,} conversations over 13 months"
         documents = len(data.requests)
         with EmbeddedMongo(":memory:") as server:
             load(server.uri, data, journal=False)
             del data
-            log(f"\n{size:,} conversations ({documents:,} in the collection, "
-                f"{round(size * WINDOW_SHARE):,} in the window): generated and loaded "
+            log(f"\n{what} ({documents:,} in the collection): generated and loaded "
                 f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
             tables: dict[str, Any] = {}
             for method in METHODS:
-                if method == "per_table" and size > per_table_up_to:
+                if method == "per_table" and conversations > per_table_up_to:
                     figures = _estimate_per_table(server.uri, tables["project"])
                 else:  # per_table in full: one run, it costs 1 + organizations scans
                     runs = 1 if method == "per_table" else repeat
                     figures = _spawn("child", method, server.uri, str(runs))
                 tables[method] = figures.pop("table", None)
-                record = {"size": size, "documents": documents, "method": method, **figures}
+                record = {
+                    "shape": shape,
+                    "size": size,
+                    "documents": documents,
+                    "method": method,
+                    **figures,
+                }
                 records.append(record)
                 log(_line(record, records))
             for method, args in (("pack", ()), ("explore", (str(repeat),))):
                 figures = _spawn(method, server.uri, *args)
-                record = {"size": size, "documents": documents, "method": method, **figures}
+                record = {
+                    "shape": shape,
+                    "size": size,
+                    "documents": documents,
+                    "method": method,
+                    **figures,
+                }
                 records.append(record)
                 log(_line(record, records))
             for method in ("metrics", "naive", "per_table"):
                 if tables[method] is not None and tables[method] != tables["project"]:
-                    raise RuntimeError(f"{method} disagrees with project at size {size}")
+                    raise RuntimeError(f"{method} disagrees with project at {what}")
             log(
                 "  metrics, naive and per_table give the same organization x month numbers as project"
             )
@@ -454,6 +482,7 @@ def _estimate_per_table(uri: str, project_table: list[dict[str, Any]]) -> dict[s
         "server_commands": pipelines,
         "docs_returned": None,
         "bytes_returned": None,
+        "largest_doc": one["largest_doc"],
         "peak_rss_mb": one["peak_rss_mb"],
         "estimated": f"{pipelines} pipelines x {one['wall_s']} s (one drill-down, measured)",
         "table": None,
@@ -461,19 +490,15 @@ def _estimate_per_table(uri: str, project_table: list[dict[str, Any]]) -> dict[s
 
 
 def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
-    floor_s = next(
-        (x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "floor"), None
-    )
+    floor_s = next((x["wall_s"] for x in records if _same(x, r) and x["method"] == "floor"), None)
     ratio = f"{r['wall_s'] / floor_s:5.2f}x" if floor_s else "     "
     text = (
         f"  {r['method']:<10} {r['wall_s']:8.2f} s {ratio}  {r['server_commands']:>4} commands "
-        f"{_n(r['docs_returned']):>9} docs {_n(r['bytes_returned']):>12} bytes  "
-        f"{r['peak_rss_mb']:7.1f} MB"
+        f"{_n(r['docs_returned']):>9} docs {_n(r['bytes_returned']):>12} bytes, largest "
+        f"{_n(r.get('largest_doc')):>9}  {r['peak_rss_mb']:7.1f} MB"
     )
     if r["method"] == "metrics":
-        project_s = next(
-            x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "project"
-        )
+        project_s = next(x["wall_s"] for x in records if _same(x, r) and x["method"] == "project")
         text += f"  ({r['wall_s'] / project_s:.2f}x the count-only pass)"
     if r["method"] == "pack":
         text += (
@@ -493,6 +518,14 @@ def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
     return text
 
 
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(a["size"] == b["size"] and a.get("shape") == b.get("shape"))
+
+
+def _label(r: dict[str, Any]) -> str:
+    return f"wide {r['size']:,} tenants" if r.get("shape") == "wide" else f"{r['size']:,}"
+
+
 def _n(value: int | None) -> str:
     return "–" if value is None else f"{value:,}"
 
@@ -500,14 +533,13 @@ def _n(value: int | None) -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """The README's Markdown table."""
     head = ("| size | method | wall s (median) | x floor | commands | docs returned | bytes returned "
-            "| peak RSS MB | pack: data / notebooks / all but data s |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+            "| largest document, bytes | peak RSS MB | pack: data / notebooks / all but data s |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     lines = [head]
     for r in records:
         if r["size"] == 0 or r["method"] == "explore":  # startup_line, explore_table
             continue
-        floor_s = next(
-            x["wall_s"] for x in records if x["size"] == r["size"] and x["method"] == "floor"
-        )
+        floor_s = next(x["wall_s"] for x in records if _same(x, r) and x["method"] == "floor")
         split = (
             f"{r['data_s']} / {r['notebooks_s']} / {r['beyond_data_s']}"
             if r["method"] == "pack"
@@ -515,9 +547,9 @@ def table(records: list[dict[str, Any]]) -> str:
         )
         name = r["method"] + (" (est.)" if r.get("estimated") else "")
         lines.append(
-            f"| {r['size']:,} | {name} | {r['wall_s']:.2f} | {r['wall_s'] / floor_s:.2f} | "
+            f"| {_label(r)} | {name} | {r['wall_s']:.2f} | {r['wall_s'] / floor_s:.2f} | "
             f"{r['server_commands']} | {_n(r['docs_returned'])} | {_n(r['bytes_returned'])} | "
-            f"{r['peak_rss_mb']:.0f} | {split} |"
+            f"{_n(r.get('largest_doc'))} | {r['peak_rss_mb']:.0f} | {split} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -532,7 +564,7 @@ def explore_table(records: list[dict[str, Any]]) -> str:
     for r in records:
         if r["method"] == "explore":
             lines.append(
-                f"| {r['size']:,} | {r['wall_s']:.2f} | {r['preset_ms']} | {r['granularity_ms']} "
+                f"| {_label(r)} | {r['wall_s']:.2f} | {r['preset_ms']} | {r['granularity_ms']} "
                 f"| {r['drill_down_ms']} | {r['interaction_ms']} | {r['interaction_max_ms']} "
                 f"| {r['interaction_commands']} |"
             )

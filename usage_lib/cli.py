@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N,N,...",
         help="demo dataset sizes, conversations in the collection (default: 50000,150000,500000)",
     )
+    b.add_argument(
+        "--wide",
+        default="2000,4000",
+        metavar="N,N,...",
+        help="tenants of the wide shape (2-3 agents, 40 conversations each over 13 months); "
+        "'' for none (default: 2000,4000)",
+    )
     b.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per case (median)")
     b.add_argument(
         "--per-table-up-to",
@@ -580,6 +587,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         ) from None
     if not sizes or any(n < 1_000 or n > 5_000_000 for n in sizes):
         raise ConfigError("--sizes", "each size must be between 1000 and 5000000")
+    try:
+        wide = tuple(int(x.replace("_", "")) for x in args.wide.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError("--wide", f"{args.wide!r} is not a list of whole numbers") from None
+    if any(n < 10 or n > 50_000 for n in wide):
+        raise ConfigError("--wide", "each number of tenants must be between 10 and 50000")
     if args.repeat < 1:
         raise ConfigError("--repeat", "must be 1 or more")
     out = Path(args.out) if args.out else None
@@ -587,7 +600,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ConfigError("--out", f"folder {out.parent} does not exist")
     started = time.perf_counter()
     records = run_bench(
-        sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True)
+        sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True), wide=wide
     )
     print(
         f"\n{table(records)}\n{explore_table(records)}\nTotal {time.perf_counter() - started:.0f} s."
@@ -599,27 +612,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_indexes(args: argparse.Namespace) -> int:
-    from .indexes import create, describe, find_equivalent, recommended
+    from .indexes import (
+        INDEX_NAME,
+        TENANT_INDEX_NAME,
+        create,
+        describe,
+        describe_tenant,
+        find_equivalent,
+        recommended,
+        spec,
+        tenant_keys,
+    )
 
     src = _open(args, _config(args))
-    keys = recommended(src.config)
-    existing = find_equivalent(src.db, keys)
-    print(describe(keys))
-    if existing:
-        print(
-            f"Already there: index {existing!r} on {src.db.name}.requests serves it. Nothing to do."
-        )
+    wanted = [
+        (INDEX_NAME, recommended(src.config), describe(recommended(src.config))),
+        (TENANT_INDEX_NAME, tenant_keys(src.config), describe_tenant(tenant_keys(src.config))),
+    ]
+    missing = []
+    for name, keys, words in wanted:
+        print(words)
+        existing = find_equivalent(src.db, keys)
+        if existing:
+            print(f"Already there: index {existing!r} on {src.db.name}.requests serves it.")
+        else:
+            print(f"Not there: {src.db.name}.requests has no index that starts with these keys.")
+            missing.append((name, keys))
+    if not missing:
+        print("Nothing to do.")
         return EXIT_OK
-    print(f"Not there: {src.db.name}.requests has no index that starts with these keys.")
     if not args.create:
-        print("Run `usage-report indexes --create` to build it (it writes to the database).")
+        print("Run `usage-report indexes --create` to build them (it writes to the database).")
         return EXIT_OK
-    print(
-        f"Writing to the source database: creating index {keys} on {src.db.name}.requests "
-        "(the only write usage-report ever makes) ...",
-        flush=True,
-    )
-    print(f"Created index {create(src.db, keys)!r}.")
+    for name, keys in missing:
+        print(
+            f"Writing to the source database: creating index {spec(keys)} on "
+            f"{src.db.name}.requests (the only write usage-report ever makes) ...",
+            flush=True,
+        )
+        print(f"Created index {create(src.db, keys, name)!r}.")
     return EXIT_OK
 
 

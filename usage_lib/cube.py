@@ -328,7 +328,7 @@ def fork_roots(db: Database, config: Config) -> dict[str, str]:
         found = db.faq_kbs.find({"root_id": {"$nin": [None, ""]}}, {"root_id": 1}).max_time_ms(
             LOOKUP_TIMEOUT_MS
         )
-        roots = {str(d["_id"]).lower(): rule.tenant_of(d["root_id"]) for d in found}
+        roots = {str(d["_id"]).lower(): rule.id_of(d["root_id"]) for d in found}
     return {fork: root for fork, root in roots.items() if root}
 
 

@@ -1,4 +1,4 @@
-"""The index that serves the report's `$match`, and whether the database already has one.
+"""The indexes that serve the pass's `$match`, and whether the database already has them.
 
 Equality first, then the ranges (MongoDB's Equality, Sort, Range rule): `status` is
 matched by equality (one status, or a short `$in` list of them), so it leads and the
@@ -6,6 +6,10 @@ scan is confined to closed conversations; `createdAt` is the report window, the
 range that stays narrow however long the history grows; `depth` is a second,
 unselective range (at least 3 turns), last so that the index serves the whole
 filter without a fetch to reject shallow conversations.
+
+A tenant's own table (`--scope org`, a customer's statement) matches its tenant by
+equality too (the ObjectId and the hex string in either case: three points), so the second
+index puts the tenant first: it reads that tenant's conversations only.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from .config import Config
 from .db import translate_errors
 
 INDEX_NAME = "usage_report_match"
+TENANT_INDEX_NAME = "usage_report_tenant"
 Keys = list[tuple[str, int]]
 
 
@@ -28,6 +33,11 @@ def recommended(config: Config) -> Keys:
     if config.rule.min_depth > 0:
         keys.append((config.profile.depth_field, 1))
     return keys
+
+
+def tenant_keys(config: Config) -> Keys:
+    """The tenant, then the window index's keys."""
+    return [(config.profile.tenant_field, 1), *recommended(config)]
 
 
 def find_equivalent(db: Database, keys: Keys) -> str | None:
@@ -48,9 +58,12 @@ def find_equivalent(db: Database, keys: Keys) -> str | None:
     return None
 
 
+def spec(keys: Keys) -> str:
+    return "{ " + ", ".join(f"{field}: {direction}" for field, direction in keys) + " }"
+
+
 def describe(keys: Keys) -> str:
-    spec = ", ".join(f"{field}: {direction}" for field, direction in keys)
-    lines = [f"The report's $match is served by the index {{ {spec} }} on requests:"]
+    lines = [f"The report's $match is served by the index {spec(keys)} on requests:"]
     if keys[0][0] == "status":
         lines.append(
             "  status first    equality (the billable statuses): only those statuses are read;"
@@ -65,11 +78,18 @@ def describe(keys: Keys) -> str:
     return "\n".join(lines)
 
 
-def create(db: Database, keys: Keys) -> str:
+def describe_tenant(keys: Keys) -> str:
+    return (
+        f"One tenant's table or statement is served by {spec(keys)}: {keys[0][0]} first, "
+        "matched by equality (three points: the ObjectId and the hex in either case)."
+    )
+
+
+def create(db: Database, keys: Keys, name: str = INDEX_NAME) -> str:
     """Build the index (online on MongoDB 4.2 and later). Needs the createIndex privilege."""
     refused = (
         "nothing was created: building an index needs the createIndex privilege "
         "(a dbAdmin user), which the report's read-only user has not"
     )
     with translate_errors(db, refused):
-        return str(db.requests.create_index(keys, name=INDEX_NAME))
+        return str(db.requests.create_index(keys, name=name))

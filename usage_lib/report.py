@@ -7,7 +7,9 @@ A failed run leaves the previous pack as it was and keeps its notebooks in
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -90,6 +92,13 @@ def make_pack(
                 kept = pack.keep_failed(out, month, staging)
                 raise ReportError(
                     f"{exc}; the previous pack is untouched; the failed notebook is in {kept}"
+                ) from None
+            except RuntimeError as exc:  # a kernel that did not start (a full disk, ...)
+                if shutil.disk_usage(staging).free < 1 << 20:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out)) from None
+                raise ReportError(
+                    f"a notebook's kernel failed ({str(exc).splitlines()[0][:200]}); the "
+                    "previous pack is untouched"
                 ) from None
             notebooks_s = time.perf_counter() - t0
 

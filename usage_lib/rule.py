@@ -9,7 +9,9 @@ follow MongoDB's own comparison rules (docs/domain.md, "Stored data comes in eve
 - statuses: any number equal to one (1000, 1000.0, Decimal128 "1000"), never the string;
 - the test flag: only boolean true is a test;
 - depth: a number (int, double, Decimal128; not a bool) of at least `min_depth`;
-- tenant: an ObjectId, or a string, lower-cased; anything else is no tenant ("");
+- tenant: an ObjectId, or a string in lower or upper case, lower-cased (a mixed-case
+  string is a tenant as written: only the two cases are points an index can find);
+  anything else is no tenant ("");
 - agent: `attributes.bot_id` when it is a non-empty string, else the first entry of
   `participantsBots` when that is one, else (stock Tiledesk) the first `participants` entry
   `bot_<id>`; lower-cased; a published fork is its root bot; none: "" (Unattributed);
@@ -75,10 +77,10 @@ def tenant_match(field: str, tenant: str) -> dict[str, Any]:
                 {field: {"$type": "array"}},
             ]
         }
-    forms: list[Any] = [re.compile(f"^{re.escape(tenant)}$", re.IGNORECASE)]
+    forms: list[Any] = list(dict.fromkeys([tenant, tenant.lower(), tenant.upper()]))
     if ObjectId.is_valid(tenant):
         forms.insert(0, ObjectId(tenant))
-    return {field: {"$in": forms}}
+    return {field: {"$in": forms}}  # points: the tenant index finds each
 
 
 class Agent:
@@ -115,6 +117,31 @@ def _is_text(value: Expr) -> Expr:
 
 def tenant_expr(value: Expr) -> Expr:
     """A stored tenant id -> its normalized form (lower-case hex, or NONE)."""
+    one_case = {
+        "$let": {
+            "vars": {"low": {"$toLower": value}},
+            "in": {
+                "$cond": [
+                    {"$or": [{"$eq": [value, "$$low"]}, {"$eq": [value, {"$toUpper": value}]}]},
+                    "$$low",
+                    value,
+                ]
+            },
+        }
+    }
+    return {
+        "$switch": {
+            "branches": [
+                {"case": {"$eq": [{"$type": value}, "objectId"]}, "then": {"$toString": value}},
+                {"case": {"$eq": [{"$type": value}, "string"]}, "then": one_case},
+            ],
+            "default": NONE,
+        }
+    }
+
+
+def user_expr(value: Expr) -> Expr:
+    """An end user: an ObjectId or a string, lower-cased (any case is one user); else none."""
     return {
         "$switch": {
             "branches": [
@@ -124,9 +151,6 @@ def tenant_expr(value: Expr) -> Expr:
             "default": NONE,
         }
     }
-
-
-user_expr = tenant_expr  # an end user: an ObjectId or a string, lower-cased; else none
 
 
 def agent_evidence(profile: Profile) -> Expr:
@@ -223,10 +247,19 @@ def field(doc: Mapping[str, Any], path: str) -> Any:
 def tenant_of(value: Any) -> str:
     if isinstance(value, ObjectId):
         return str(value)
+    if isinstance(value, str):
+        return value.lower() if value in (value.lower(), value.upper()) else value
+    return NONE
+
+
+def id_of(value: Any) -> str:
+    """An id in any case (an end user, a bot): an ObjectId or a string, lower-cased."""
+    if isinstance(value, ObjectId):
+        return str(value)
     return value.lower() if isinstance(value, str) else NONE
 
 
-user_of = tenant_of
+user_of = id_of
 
 
 def agent_of(doc: Mapping[str, Any], profile: Profile, forks: Mapping[str, str]) -> str:

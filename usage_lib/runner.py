@@ -7,6 +7,7 @@ in the staging folder, never to the user's terminal or the cron log.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -107,6 +108,8 @@ def run_notebooks(
     """
     import papermill as pm  # slow to import: only when a pack is made
 
+    for name in ("papermill", "traitlets", "nbclient"):  # what failed is said by the caller
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     ensure_kernel()
     staging = staging.absolute()
     notebooks = [nb.absolute() for nb in notebooks]
