@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,8 @@ from support import BIN, PASSWORD
 from usage_lib.demo_data import generate
 from usage_lib.embedded import EmbeddedMongo, load
 from usage_lib.paths import EXAMPLE_CONFIG
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 ORGS = [str(ObjectId(f"{0x6600000 + i:08x}" + "0" * 16)) for i in range(4)]
 EXCLUDED_ORG = "6700000000000000000000aa"
@@ -288,3 +291,39 @@ def stock(
         ]
     )
     return db, docs
+
+
+# -- the product as a user installs it ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout, installed into a folder of its own."""
+    dist = tmp_path_factory.mktemp("dist")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = dist.glob("usage_lib-*.whl")
+    target = tmp_path_factory.mktemp("site")
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    return target

@@ -9,8 +9,6 @@ import sys
 from email import policy
 from pathlib import Path
 
-import pytest
-
 from usage_lib import paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,39 +33,6 @@ def test_settings_override_the_folders(tmp_path: Path) -> None:
     env = {"USAGE_REPORTS_DIR": str(tmp_path / "r"), "USAGE_DEMO_DIR": str(tmp_path / "d")}
     assert paths.reports_dir(env) == tmp_path / "r"
     assert paths.demo_dir(env) == tmp_path / "d"
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel built from this checkout, installed into a folder of its own."""
-    dist = tmp_path_factory.mktemp("dist")
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = dist.glob("usage_lib-*.whl")
-    target = tmp_path_factory.mktemp("site")
-    install = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "-q",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert install.returncode == 0, install.stderr[-2000:]
-    return target
 
 
 def test_the_wheel_carries_what_runs(installed: Path) -> None:

@@ -725,12 +725,12 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     config = replace(settings(demo=True), profile=PROFILES[args.profile])
     src = open_source(config, demo=True, anchor=_as_of_anchor(args), tenants=args.tenants)
     uri = src.config.mongodb_uri
-    print(
-        f"Demo database running. Connection string:\n  {uri}\n"
-        f"Use it with:  export USAGE_MONGODB_URI='{uri}'\nPress Ctrl-C to stop.",
-        flush=True,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: the way to stop it
+        print(
+            f"Demo database running. Connection string:\n  {uri}\n"
+            f"Use it with:  export USAGE_MONGODB_URI='{uri}'\nPress Ctrl-C to stop.",
+            flush=True,
+        )
         while True:
             time.sleep(3600)
     return EXIT_OK
