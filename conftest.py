@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from usage_lib.embedded import EmbeddedMongo, demo_server
+from usage_lib.demo.server import EmbeddedMongo, demo_server
 from usage_lib.paths import EXAMPLE_CONFIG
 
 sys.path.insert(0, str(Path(__file__).parent / "tests"))

@@ -8,8 +8,8 @@ from typing import Any
 import polars as pl
 from pymongo import monitoring
 
-from usage_lib.cube import Cube
-from usage_lib.periods import DateRange
+from usage_lib.core.cube import Cube
+from usage_lib.core.periods import DateRange
 
 BIN = Path(sys.executable).with_name("usage-report")  # the installed command line
 PASSWORD = "s3cret-PW-42"  # the read-only database user's; must appear in no output

@@ -11,8 +11,8 @@ from typing import Any
 
 import oracle
 import pytest
+from data import EXCLUDED_ORG, ORGS
 
-from conftest import EXCLUDED_ORG, ORGS
 from usage_lib.cli import main
 
 BIN = Path(sys.executable).with_name("usage-report")
@@ -252,7 +252,7 @@ def test_library_errors_are_named_by_their_flag(
 
 
 def test_lab_working_copy_is_made_once_and_never_overwritten(tmp_path: Path) -> None:
-    from usage_lib.cli import _working_copy
+    from usage_lib.lab import working_copy as _working_copy
     from usage_lib.paths import notebook_dir, report_notebooks
 
     assert _working_copy(None) == notebook_dir()  # from the checkout: its own notebooks/
@@ -270,7 +270,7 @@ def test_lab_working_copy_is_made_once_and_never_overwritten(tmp_path: Path) -> 
 
 
 def test_example_config_prints_a_valid_config(capsys: pytest.CaptureFixture[str]) -> None:
-    from usage_lib.config import parse_config
+    from usage_lib.core.config import parse_config
 
     assert main(["example-config"]) == 0
     config = parse_config(tomllib.loads(capsys.readouterr().out))

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import ROOT
+from data import ROOT
 
 AS_OF = ["--as-of", "2026-11-05"]  # the demo data of Oct 2026, the session's
 

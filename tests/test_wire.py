@@ -17,7 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 from wire import OP_COMPRESSED, OP_MSG, OP_QUERY, OP_REPLY, LimitProxy
 
-from usage_lib.embedded import EmbeddedMongo
+from usage_lib.demo.server import EmbeddedMongo
 
 MIB = 1024 * 1024
 LIMIT = 16 * MIB

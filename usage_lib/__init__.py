@@ -17,31 +17,38 @@ from typing import Any
 __version__ = "0.1.0"
 
 _WHERE = {
-    "Source": "source",
-    "connect": "source",
-    "explore": "widget",
-    "load_cube": "source",
-    "Config": "config",
-    "ConfigError": "config",
-    "load_config": "config",
-    "Cube": "cube",
-    "DateRange": "periods",
-    "buckets": "periods",
-    "default_range": "periods",
-    "last_n_days": "periods",
-    "agent_table": "tables",
-    "organization_table": "tables",
-    "platform_table": "tables",
-    "totals": "tables",
-    "with_totals_row": "tables",
+    "Source": "core.source",
+    "connect": "connection",
+    "explore": "explorer.widget",
+    "load_cube": "core.source",
+    "Config": "core.config",
+    "ConfigError": "errors",
+    "load_config": "core.config",
+    "Cube": "core.cube",
+    "DateRange": "core.periods",
+    "buckets": "core.buckets",
+    "default_range": "core.periods",
+    "last_n_days": "core.periods",
+    "agent_table": "core.tables",
+    "organization_table": "core.tables",
+    "platform_table": "core.tables",
+    "totals": "core.tables",
+    "with_totals_row": "core.tables",
 }
-_MODULES = ("adoption", "charts", "checks", "render")
+# The modules analysts and the notebooks use by their old short names.
+_MODULES = {
+    "adoption": "figures.adoption",
+    "charts": "present.charts",
+    "checks": "figures.checks",
+    "render": "present.html",
+    "tables": "core.tables",
+}
 __all__ = [*_MODULES, *_WHERE]
 
 
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
-        return import_module(f".{name}", __name__)
+        return import_module(f".{_MODULES[name]}", __name__)
     if name in _WHERE:
         return getattr(import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module 'usage_lib' has no attribute {name!r}")

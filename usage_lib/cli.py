@@ -1,31 +1,29 @@
-"""`usage-report`, the command line.
+"""`usage-report`, the command line: each command's flags beside its handler, which turns
+them into values once and makes one call into the library.
 
 Exit codes: 0 ok, 1 the pack failed (or the database reached a limit of its own: too large,
-out of memory, out of time), 2 bad input, 3 database unreachable or refused, 4 the email was
-not sent (nothing recorded; the same command retries).
+out of memory, out of time), 2 bad input, 3 database unreachable or refused, 4 the email
+was not sent (nothing recorded; the same command retries).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import signal
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from .config import Config, ConfigError, check_object_id, check_timezone
-from .periods import GRANULARITIES
+from usage_lib.errors import ConfigError, DatabaseError, MailError, ReportError, TooBig
 
 if TYPE_CHECKING:  # the commands import what they use, so that --help starts fast
-    from .cube import Cube
-    from .periods import DateRange
-    from .report import Pack
-    from .smtp import Smtp
-    from .source import Source
+    from usage_lib.core.config import Config
+    from usage_lib.core.periods import DateRange
+    from usage_lib.core.source import Source
+    from usage_lib.report.job import Pack
+    from usage_lib.report.smtp import Mailing
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_DATABASE, EXIT_MAIL = 0, 1, 2, 3, 4
 
@@ -44,13 +42,34 @@ FLAGS = {
     "metrics": "--metrics",
 }
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+Flags = Callable[[argparse.ArgumentParser], None]
+Handler = Callable[[argparse.Namespace], int]
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+@dataclass(frozen=True)
+class Command:
+    help: str
+    flags: tuple[Flags, ...]
+    handler: Handler
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, *flags: Flags) -> Callable[[Handler], Handler]:
+    """Register a handler with its flags (applied in order)."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = Command(help, flags, handler)
+        return handler
+
+    return register
+
+
+# -- flags more than one command takes, and what they resolve to --------------------------------
+
+
+def source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config",
         metavar="PATH",
@@ -59,8 +78,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--demo", action="store_true", help="use the embedded demo database")
 
 
-def _pack_options(p: argparse.ArgumentParser) -> None:
-    """What `run` and `send` share, so that `send` finds the pack `run` wrote."""
+def pack_flags(p: argparse.ArgumentParser) -> None:
+    """What `run`, `send` and `statements` share, so that each finds what `run` wrote."""
     p.add_argument(
         "--month", default="last", metavar="YYYY-MM", help="report month (default: last full month)"
     )
@@ -73,14 +92,16 @@ def _pack_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
-def _as_of_option(p: argparse.ArgumentParser) -> None:
+def as_of_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
     )
 
 
-def _view_options(p: argparse.ArgumentParser) -> None:
+def view_flags(p: argparse.ArgumentParser) -> None:
     """What `table` and `page` share: the range, its buckets and zone, the metrics."""
+    from usage_lib.core.buckets import GRANULARITIES
+
     p.add_argument("--start", metavar="YYYY-MM-DD")
     p.add_argument("--end", metavar="YYYY-MM-DD")
     p.add_argument("--last-days", type=int, metavar="N", help="the last N days including today")
@@ -96,187 +117,34 @@ def _view_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="usage-report", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    t = sub.add_parser("table", help="print a usage table (billable conversations)")
-    t.add_argument("--scope", choices=("platform", "org", "agent"), default="platform")
-    t.add_argument(
-        "--org", metavar="ID", help="organization (or project) id, 24 hex, or 'unassigned'"
-    )
-    t.add_argument("--agent", metavar="ID", help="agent (bot) id (24 hex) or 'unattributed'")
-    _view_options(t)
-    t.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    _common(t)
-
-    pg = sub.add_parser(
-        "page", help="write any explorer view as one self-contained HTML page (opens offline)"
-    )
-    _view_options(pg)
-    pg.add_argument(
-        "--org",
-        metavar="ID",
-        help="also show this organization's (or project's) agents (default range: 30 days)",
-    )
-    pg.add_argument(
-        "--out",
-        metavar="FILE",
-        help="the page (default: views/usage-<start>-<end>.html in the reports folder)",
-    )
-    pg.add_argument("--quiet", action="store_true", help="print nothing on success")
-    _common(pg)
-
-    r = sub.add_parser("run", help="make the monthly report pack (HTML) in reports/<YYYY-MM>/")
-    _pack_options(r)
-    r.add_argument(
-        "--email",
-        action="store_true",
-        help="then email it to the config's [email] recipients (once per month; see send)",
-    )
-    _common(r)
-
-    s = sub.add_parser(
-        "send", help="email the month's report pack through SMTP (makes the pack if it is missing)"
-    )
-    _pack_options(s)
-    s.add_argument(
-        "--to",
-        nargs="+",
-        action="extend",
-        metavar="ADDR",
-        help="recipients (default: the config's [email] to)",
-    )
-    s.add_argument(
-        "--dry-run", action="store_true", help="write the .eml into the pack; send nothing"
-    )
-    s.add_argument(
-        "--force", action="store_true", help="send even if this month went to these recipients"
-    )
-    _common(s)
-
-    st = sub.add_parser(
-        "statements",
-        help="per-customer statements: the month, its history, and the conversations behind it",
-    )
-    _pack_options(st)
-    st.add_argument("--org", metavar="ID", help="one organization (default: every customer)")
-    st.add_argument(
-        "--email",
-        action="store_true",
-        help="then email each [[customer]] its own statement (once per month and recipient list)",
-    )
-    st.add_argument("--force", action="store_true", help="with --email: send again")
-    _common(st)
-
-    b = sub.add_parser(
-        "bench", help="benchmark the one-pass design against the other ways (prints figures)"
-    )
-    b.add_argument(
-        "--sizes",
-        default="50000,150000,500000",
-        metavar="N,N,...",
-        help="demo dataset sizes, conversations in the collection (default: 50000,150000,500000)",
-    )
-    b.add_argument(
-        "--wide",
-        default="2000,4000",
-        metavar="N,N,...",
-        help="tenants of the wide shape (2-3 agents, 40 conversations each over 13 months); "
-        "'' for none (default: 2000,4000)",
-    )
-    b.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per case (median)")
-    b.add_argument(
-        "--per-table-up-to",
-        type=int,
-        default=50_000,
-        metavar="N",
-        help="measure one-query-per-table in full up to this size; estimate it above (default 50000)",
-    )
-    b.add_argument("--out", metavar="FILE", help="also write the figures as JSON")
-
-    ix = sub.add_parser(
-        "indexes",
-        help="the index that serves the report's $match: is it there? (--create builds it)",
-    )
-    ix.add_argument(
-        "--create",
-        action="store_true",
-        help="build it: the only command that writes to the source database",
-    )
-    _common(ix)
-
-    lab = sub.add_parser(
-        "lab", help="JupyterLab on the notebooks, with the configured or demo database"
-    )
-    lab.add_argument(
-        "--notebooks",
-        metavar="DIR",
-        help="your working copy of the notebooks, made once and never overwritten "
-        "(default: the checkout's notebooks/, or ./usage-notebooks when installed)",
-    )
-    lab.add_argument(
-        "jupyter_args",
-        nargs=argparse.REMAINDER,
-        metavar="-- ARGS",
-        help="passed on to `jupyter lab` (for example -- --no-browser --port 8890)",
-    )
-    _as_of_option(lab)
-    _common(lab)
-
-    d = sub.add_parser("demo-db", help="run the embedded demo database in the foreground")
-    d.add_argument(
-        "--profile",
-        choices=("custom", "tiledesk"),
-        default="custom",
-        help="the data's shape: this deployment's (custom) or stock Tiledesk's",
-    )
-    d.add_argument(
-        "--tenants",
-        type=int,
-        default=0,
-        metavar="N",
-        help="instead, a wide platform: N customers with 2-3 agents each, 40 conversations "
-        "each over 13 months (for example 5000)",
-    )
-    _as_of_option(d)
-
-    sub.add_parser("example-config", help="print the commented example config (TOML)")
-    return parser
-
-
-# -- resolved once, at the top -------------------------------------------------------------------
-
-
 def _config(args: argparse.Namespace) -> Config:
-    from .source import settings
+    from usage_lib.core.source import settings
 
     return settings(args.config, demo=args.demo)
 
 
-def _open(
-    args: argparse.Namespace, config: Config, anchor: tuple[int, int] | None = None
-) -> Source:
-    from .source import open_source
+def _source(args: argparse.Namespace, config: Config, month: str | None = None) -> Source:
+    """The source, the demo's anchored to `month` (YYYY-MM), else to --as-of's last full month."""
+    from usage_lib.connection import open_source
+    from usage_lib.core.periods import last_full_month, parse_date, report_month
 
+    anchor = None
+    if month is not None:
+        anchor = report_month(month)
+    elif getattr(args, "as_of", None):
+        anchor = last_full_month(parse_date(args.as_of, "as_of"))
     return open_source(config, args.demo, anchor, quiet=getattr(args, "quiet", False))
-
-
-def _as_of_anchor(args: argparse.Namespace) -> tuple[int, int] | None:
-    from .periods import last_full_month, parse_date
-
-    return last_full_month(parse_date(args.as_of, "as_of")) if args.as_of else None
 
 
 def _out(args: argparse.Namespace) -> Path:
     """The reports folder, absolute, and checked that it is (or can be made) a folder."""
-    from .paths import reports_dir, writable_folder
+    from usage_lib.paths import reports_dir, writable_folder
 
     return writable_folder(Path(args.out) if args.out else reports_dir(), "--out")
 
 
 def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
-    from .periods import DateRange, default_range, last_n_days, parse_date, today_in
+    from usage_lib.core.periods import DateRange, default_range, last_n_days, parse_date, today_in
 
     if args.last_days is not None and (args.start or args.end):
         raise ConfigError("--last-days", "give either --last-days or --start/--end, not both")
@@ -290,28 +158,43 @@ def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
     return default_range(as_of, months=months, timezone=timezone)
 
 
+def _id(value: str | None, special: str, key: str) -> str | None:
+    from usage_lib.core.config import check_object_id
+
+    if not value:
+        return None
+    value = value.lower()
+    return value if value == special else check_object_id(value, key)
+
+
 # -- the commands --------------------------------------------------------------------------------
 
 
-def cmd_table(args: argparse.Namespace) -> int:
-    from .cube import UNASSIGNED, UNATTRIBUTED, query_cube
-    from .formats import dumps, table_csv, table_json, table_text
-    from .metrics import LEVELS, TITLES, Reading, Users, parse_metrics
-    from .periods import buckets, choose_granularity
-    from .render import counted_text
-    from .tables import Scope, usage_table, usage_totals
+def table_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scope", choices=("platform", "org", "agent"), default="platform")
+    p.add_argument(
+        "--org", metavar="ID", help="organization (or project) id, 24 hex, or 'unassigned'"
+    )
+    p.add_argument("--agent", metavar="ID", help="agent (bot) id (24 hex) or 'unattributed'")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+
+@command(
+    "table", "print a usage table (billable conversations)", table_flags, view_flags, source_flags
+)
+def table(args: argparse.Namespace) -> int:
+    from usage_lib.core.config import check_timezone
+    from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED
+    from usage_lib.core.metrics import parse_metrics
+    from usage_lib.core.tables import Scope, answer
+    from usage_lib.present.formats import table_output
 
     if args.scope == "org" and not args.org:
         raise ConfigError("--scope org", "needs --org ID")
     if args.scope == "agent" and not args.agent:
         raise ConfigError("--scope agent", "needs --agent ID")
     metrics = parse_metrics(args.metrics)
-    org = None if not args.org else args.org.lower()
-    if org not in (None, UNASSIGNED):
-        org = check_object_id(org, "org")
-    agent = None if not args.agent else args.agent.lower()
-    if agent not in (None, UNATTRIBUTED):
-        agent = check_object_id(agent, "agent")
+    org, agent = _id(args.org, UNASSIGNED, "org"), _id(args.agent, UNATTRIBUTED, "agent")
     scope = {
         "platform": Scope("platform"),
         "org": Scope("organization", org),
@@ -320,45 +203,39 @@ def cmd_table(args: argparse.Namespace) -> int:
     config = _config(args)
     zone = check_timezone(args.tz, "timezone") if args.tz else config.timezone
     rng = _range(args, zone, config.months)
-    grain = choose_granularity(rng, args.granularity)
-    src = _open(args, config, _as_of_anchor(args))
-    reading = Reading.of(metrics, Users(grain, LEVELS[scope.users_level]))
-    # an organization's (or agent's) table reads that organization (agent) only
-    cube = query_cube(
-        src.db, rng, src.config, org=scope.org_id, reading=reading, agent=scope.agent_id
-    )
-    tables = {m: usage_table(cube, scope, grain, m) for m in metrics}
-    sums = {m: usage_totals(cube, scope, grain, m) for m in metrics}
-    what = {
-        "platform": f"by {cube.tenant}",
-        "organization": f"by agent of {cube.tenant} {_org_name(cube, org or '')}",
-        "agent": f"of agent {agent}",
-    }[scope.level]
-    bks = buckets(rng, grain)
-    if args.format == "json":
-        sys.stdout.write(dumps(table_json(tables, sums, bks, cube, grain)))
-    elif args.format == "csv":
-        sys.stdout.write(table_csv(tables))
-    else:
-        for i, m in enumerate(metrics):
-            title = f"{TITLES[m]} {what}, {rng.describe()}"
-            footer = counted_text(cube, metrics) if i == len(metrics) - 1 else ""
-            sys.stdout.write(table_text(tables[m], bks, title, footer, sums[m]))
-    if tables[metrics[0]].height == 0:
+    shown = answer(_source(args, config), scope, rng, args.granularity, metrics)
+    sys.stdout.write(table_output(shown, args.format))
+    if shown.empty:
         print("No billable conversations in this range for this selection.", file=sys.stderr)
     return EXIT_OK
 
 
-def cmd_page(args: argparse.Namespace) -> int:
-    """The explorer notebook run headless for one view: the same pass as `table`, then the
-    page, written whole or not at all."""
-    import tempfile
+def page_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--org",
+        metavar="ID",
+        help="also show this organization's (or project's) agents (default range: 30 days)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="the page (default: views/usage-<start>-<end>.html in the reports folder)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
-    from .explorer import page_cube, page_views, range_of
-    from .pack import write_file
-    from .paths import notebook_dir, reports_dir, writable_folder
-    from .periods import parse_date
-    from .runner import NotebookFailed, run_notebooks
+
+@command(
+    "page",
+    "write any explorer view as one self-contained HTML page (opens offline)",
+    view_flags,
+    page_flags,
+    source_flags,
+)
+def page(args: argparse.Namespace) -> int:
+    from usage_lib.core.periods import parse_date
+    from usage_lib.explorer import page
+    from usage_lib.explorer.state import page_views, range_of
+    from usage_lib.paths import reports_dir, writable_folder
 
     if args.last_days is not None and args.last_days < 1:
         raise ConfigError("last_days", f"must be 1 or more, got {args.last_days}")
@@ -374,92 +251,35 @@ def cmd_page(args: argparse.Namespace) -> int:
     config = _config(args)
     as_of = parse_date(args.as_of, "as_of") if args.as_of else None
     rng = range_of(views[0], config, as_of)
-    out = (
-        Path(args.out).expanduser().absolute()
-        if args.out
-        else reports_dir() / "views" / f"usage-{rng.start}-{rng.end}.html"
-    )
+    default = reports_dir() / "views" / f"usage-{rng.start}-{rng.end}.html"
+    out = Path(args.out).expanduser().absolute() if args.out else default
     if out.is_dir():
         raise ConfigError("--out", f"{out} is a folder; give the page's file name")
     writable_folder(out.parent, "--out")
-    src = _open(args, config, _as_of_anchor(args))
-    cube = page_cube(src, views, as_of)
-    notebook = notebook_dir() / "explore.ipynb"
-    with tempfile.TemporaryDirectory(prefix="usage-page-") as tmp:
-        cube.save(Path(tmp) / "cube.parquet")
-        parameters = {
-            "start": args.start or "",
-            "end": args.end or "",
-            "last_days": args.last_days or 0,
-            "granularity": args.granularity,
-            "tz": args.tz or "",
-            "org": args.org or "",
-            "metrics": args.metrics,
-            "as_of": args.as_of or "",
-            "interactive": False,
-            "cube_path": str(Path(tmp) / "cube.parquet"),
-            "config_path": str(config.source or ""),
-        }
-        try:
-            run_notebooks([notebook], Path(tmp), parameters, 1, lambda _: None)
-        except NotebookFailed as exc:
-            print(f"usage-report: the page failed: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_file(out, (Path(tmp) / "explore.html").read_bytes())
+    written = page.write(_source(args, config), views, out, as_of)
     if not args.quiet:
-        print(out)
+        print(written)
     return EXIT_OK
 
 
-def _org_name(cube: Cube, org: str) -> str:
-    frame = cube.frame
-    names = frame.filter(frame["org_id"] == org)["org_name"].head(1).to_list()
-    return f"{names[0]} ({org})" if names and names[0] != org else org
+def _mailing(args: argparse.Namespace, config: Config) -> Mailing:
+    from usage_lib.report.smtp import mailing
+
+    return mailing(config, getattr(args, "to", None) or (), getattr(args, "dry_run", False))
 
 
-def _mailing(args: argparse.Namespace, config: Config) -> tuple[str, list[str], Smtp | None]:
-    """Sender, recipients and SMTP settings, checked before any work is done."""
-    from .smtp import Smtp, check_address
+def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) -> Pack:
+    from usage_lib.paths import report_notebooks
+    from usage_lib.report.job import make_pack
 
-    recipients = [check_address(a, "to") for a in (getattr(args, "to", None) or config.email_to)]
-    if not recipients:
-        raise ConfigError(
-            "email.to", "no recipients; list them under [email] in the config or pass --to"
-        )
-    if not config.email_from:
-        raise ConfigError("email.from", "no sender; set it under [email] in the config")
-    smtp = Smtp.from_env()
-    if smtp is None and not getattr(args, "dry_run", False):
-        raise ConfigError(
-            "USAGE_SMTP_HOST",
-            "not set: configure SMTP in the environment (see the README), "
-            "or use send --dry-run to write the .eml",
-        )
-    return config.email_from, recipients, smtp
-
-
-def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) -> Pack | None:
-    from .mail import PREVIEW_FROM, PREVIEW_TO
-    from .paths import report_notebooks
-    from .periods import report_month
-    from .report import ReportError, make_pack
-
-    src = _open(args, config, anchor=report_month(month))
-    try:
-        pack = make_pack(
-            src,
-            month,
-            out,
-            report_notebooks(),
-            sender=config.email_from or PREVIEW_FROM,
-            recipients=config.email_to or [PREVIEW_TO],
-            jobs=config.jobs,
-            progress=not args.quiet,
-        )
-    except ReportError as exc:
-        print(f"usage-report: error: {exc}", file=sys.stderr)
-        return None
+    pack = make_pack(
+        _source(args, config, month),
+        month,
+        out,
+        report_notebooks(),
+        jobs=config.jobs,
+        progress=not args.quiet,
+    )
     for warning in pack.warnings:
         print(f"usage-report: {warning}", file=sys.stderr)
     if not args.quiet:
@@ -472,259 +292,222 @@ def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) 
     return pack
 
 
-def _send(
-    args: argparse.Namespace, folder: Path, mailing: tuple[str, list[str], Smtp | None]
-) -> int:
-    from .report import ReportError, send_pack
-    from .smtp import MailError
+def _send(args: argparse.Namespace, pack: Pack, mailing: Mailing) -> int:
+    from usage_lib.report.job import send_pack
 
-    sender, recipients, smtp = mailing
-    dry_run = getattr(args, "dry_run", False)
-    try:
-        done = send_pack(folder, sender, recipients, smtp, getattr(args, "force", False), dry_run)
-    except ReportError as exc:
-        print(f"usage-report: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except MailError as exc:
-        print(
-            f"usage-report: email not sent: {exc}. The pack is kept; run the same command to retry.",
-            file=sys.stderr,
-        )
-        return EXIT_MAIL
-    r = done.record
+    done = send_pack(pack, mailing, getattr(args, "force", False), getattr(args, "dry_run", False))
+    r, to = done.record, ", ".join(mailing.recipients)
     if done.status == "dry run":
-        print(f"Dry run: wrote {r['eml']} (to {', '.join(recipients)}); sent nothing.")
+        print(f"Dry run: wrote {r['eml']} (to {to}); sent nothing.")
     elif done.status == "already sent":
         print(
             f"Already sent on {r['sent_at']} to {', '.join(r['recipients'])} "
             f"(Message-ID {r['message_id']}); sent nothing. Use --force to send it again."
         )
     elif not args.quiet:
-        print(
-            f'Sent "{r["subject"]}" to {", ".join(r["recipients"])} (Message-ID {r["message_id"]}).'
-        )
+        print(f'Sent "{r["subject"]}" to {to} (Message-ID {r["message_id"]}).')
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from .periods import month_key
+def run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--email",
+        action="store_true",
+        help="then email it to the config's [email] recipients (once per month; see send)",
+    )
+
+
+@command(
+    "run",
+    "make the monthly report pack (HTML) in reports/<YYYY-MM>/",
+    pack_flags,
+    run_flags,
+    source_flags,
+)
+def run(args: argparse.Namespace) -> int:
+    from usage_lib.core.periods import month_key
 
     config = _config(args)  # every input is checked before any work is done
-    month = month_key(args.month)
-    out = _out(args)
+    month, out = month_key(args.month), _out(args)
     mailing = _mailing(args, config) if args.email else None
     pack = _make_pack(args, config, month, out)
-    if pack is None:
-        return EXIT_FAILED
-    return _send(args, pack.path, mailing) if mailing else EXIT_OK
+    return _send(args, pack, mailing) if mailing else EXIT_OK
 
 
-def cmd_send(args: argparse.Namespace) -> int:
-    from .pack import MANIFEST
-    from .periods import month_key
+def send_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--to",
+        nargs="+",
+        action="extend",
+        metavar="ADDR",
+        help="recipients (default: the config's [email] to)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="write the .eml into the pack; send nothing"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="send even if this month went to these recipients"
+    )
+
+
+@command(
+    "send",
+    "email the month's report pack through SMTP (makes the pack if it is missing)",
+    pack_flags,
+    send_flags,
+    source_flags,
+)
+def send(args: argparse.Namespace) -> int:
+    from usage_lib.core.periods import month_key
+    from usage_lib.report.job import open_pack
+    from usage_lib.report.store import MANIFEST
 
     config = _config(args)
-    month = month_key(args.month)
-    out = _out(args)
+    month, out = month_key(args.month), _out(args)
     mailing = _mailing(args, config)
     if (out / month / MANIFEST).exists():
-        return _send(args, out / month, mailing)
+        return _send(args, open_pack(out / month), mailing)
     if not args.quiet:
         print(f"No report pack for {month} in {out}: making it first.", file=sys.stderr)
-    pack = _make_pack(args, config, month, out)
-    return EXIT_FAILED if pack is None else _send(args, pack.path, mailing)
+    return _send(args, _make_pack(args, config, month, out), mailing)
 
 
-def cmd_statements(args: argparse.Namespace) -> int:
-    from .periods import month_key, report_month
-    from .smtp import MailError, Smtp
-    from .statements import send_statement, write_statements
+def statements_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--org", metavar="ID", help="one organization (default: every customer)")
+    p.add_argument(
+        "--email",
+        action="store_true",
+        help="then email each [[customer]] its own statement (once per month and recipient list)",
+    )
+    p.add_argument("--force", action="store_true", help="with --email: send again")
+
+
+@command(
+    "statements",
+    "per-customer statements: the month, its history, and the conversations behind it",
+    pack_flags,
+    statements_flags,
+    source_flags,
+)
+def statements(args: argparse.Namespace) -> int:
+    from usage_lib.core.config import check_object_id
+    from usage_lib.core.periods import month_key
+    from usage_lib.report.smtp import mailing
+    from usage_lib.report.statements import send_statement, write_statements
 
     config = _config(args)
-    month = month_key(args.month)
+    month, out = month_key(args.month), _out(args)
     org = check_object_id(args.org, "org") if args.org else None
-    out = _out(args)
-    smtp = None
     if args.email:  # checked before any work is done
         if not config.customers:
             raise ConfigError("customer", "no [[customer]] tables (id, to) in the config")
-        if not config.email_from:
-            raise ConfigError("email.from", "no sender; set it under [email] in the config")
-        smtp = Smtp.from_env()
-        if smtp is None:
-            raise ConfigError("USAGE_SMTP_HOST", "not set: configure SMTP in the environment")
-    made = write_statements(_open(args, config, anchor=report_month(month)), month, out, org)
+        mails = {o: mailing(config, to) for o, to in config.customers.items()}
+    made = write_statements(_source(args, config, month), month, out, org)
     if org is not None and not made:
         raise ConfigError("org", f"{org} has no billable conversations in {month}")
     for s in made:
         if not args.quiet:
             print(f"{s.name}: {s.conversations:,} billable conversations, {s.rows:,} rows")
             print(f"  -> {s.folder}")
-        if smtp is None or config.email_from is None or s.org_id not in config.customers:
+        if not args.email or s.org_id not in config.customers:
             continue
         try:
-            status, record = send_statement(
-                s, config.email_from, config.customers[s.org_id], smtp, args.force
-            )
+            done = send_statement(s, mails[s.org_id], args.force)
         except MailError as exc:
             print(f"usage-report: statement of {s.name} not sent: {exc}", file=sys.stderr)
             return EXIT_MAIL
-        if status == "already sent" or not args.quiet:
-            print(f"  {status} to {', '.join(record['recipients'])} ({record['sent_at']})")
+        if done.status == "already sent" or not args.quiet:
+            r = done.record
+            print(f"  {done.status} to {', '.join(r['recipients'])} ({r['sent_at']})")
     return EXIT_OK
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import explore_table, run_bench, table
-    from .formats import dumps
-    from .pack import write_file
+def indexes_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--create",
+        action="store_true",
+        help="build them: the only command that writes to the source database",
+    )
 
-    try:
-        sizes = tuple(int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip())
-    except ValueError:
-        raise ConfigError(
-            "--sizes", f"{args.sizes!r} is not a comma-separated list of whole numbers"
-        ) from None
-    if not sizes or any(n < 1_000 or n > 5_000_000 for n in sizes):
-        raise ConfigError("--sizes", "each size must be between 1000 and 5000000")
-    try:
-        wide = tuple(int(x.replace("_", "")) for x in args.wide.split(",") if x.strip())
-    except ValueError:
-        raise ConfigError("--wide", f"{args.wide!r} is not a list of whole numbers") from None
-    if any(n < 10 or n > 50_000 for n in wide):
-        raise ConfigError("--wide", "each number of tenants must be between 10 and 50000")
-    if args.repeat < 1:
-        raise ConfigError("--repeat", "must be 1 or more")
-    out = Path(args.out) if args.out else None
-    if out is not None and not out.parent.is_dir():
-        raise ConfigError("--out", f"folder {out.parent} does not exist")
-    started = time.perf_counter()
-    records = run_bench(
-        sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True), wide=wide
-    )
-    print(
-        f"\n{table(records)}\n{explore_table(records)}\nTotal {time.perf_counter() - started:.0f} s."
-    )
-    if out is not None:
-        write_file(out, dumps(records).encode())
-        print(f"Wrote {out}")
+
+@command(
+    "indexes",
+    "the indexes that serve the pass's $match: are they there? (--create builds them)",
+    indexes_flags,
+    source_flags,
+)
+def indexes(args: argparse.Namespace) -> int:
+    from usage_lib.core.indexes import advise
+
+    src = _source(args, _config(args))
+    advise(src.db, src.config, args.create, lambda line: print(line, flush=True))
     return EXIT_OK
 
 
-def cmd_indexes(args: argparse.Namespace) -> int:
-    from .indexes import (
-        INDEX_NAME,
-        TENANT_INDEX_NAME,
-        create,
-        describe,
-        describe_tenant,
-        find_equivalent,
-        recommended,
-        spec,
-        tenant_keys,
+def lab_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--notebooks",
+        metavar="DIR",
+        help="your working copy of the notebooks, made once and never overwritten "
+        "(default: the checkout's notebooks/, or ./usage-notebooks when installed)",
+    )
+    p.add_argument(
+        "jupyter_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- ARGS",
+        help="passed on to `jupyter lab` (for example -- --no-browser --port 8890)",
     )
 
-    src = _open(args, _config(args))
-    wanted = [
-        (INDEX_NAME, recommended(src.config), describe(recommended(src.config))),
-        (TENANT_INDEX_NAME, tenant_keys(src.config), describe_tenant(tenant_keys(src.config))),
-    ]
-    missing = []
-    for name, keys, words in wanted:
-        print(words)
-        existing = find_equivalent(src.db, keys)
-        if existing:
-            print(f"Already there: index {existing!r} on {src.db.name}.requests serves it.")
-        else:
-            print(f"Not there: {src.db.name}.requests has no index that starts with these keys.")
-            missing.append((name, keys))
-    if not missing:
-        print("Nothing to do.")
-        return EXIT_OK
-    if not args.create:
-        print("Run `usage-report indexes --create` to build them (it writes to the database).")
-        return EXIT_OK
-    for name, keys in missing:
-        print(
-            f"Writing to the source database: creating index {spec(keys)} on "
-            f"{src.db.name}.requests (the only write usage-report ever makes) ...",
-            flush=True,
-        )
-        print(f"Created index {create(src.db, keys, name)!r}.")
-    return EXIT_OK
 
-
-def cmd_lab(args: argparse.Namespace) -> int:
-    """JupyterLab on the notebooks, with one shared database for every kernel (two demo
-    servers cannot share a folder)."""
-    import subprocess
-
-    from .paths import EXAMPLE_CONFIG, TEMPLATES, checkout, notebook_dir
-    from .runner import ensure_kernel
+@command(
+    "lab",
+    "JupyterLab on the notebooks, with the configured or demo database",
+    lab_flags,
+    as_of_flag,
+    source_flags,
+)
+def lab(args: argparse.Namespace) -> int:
+    from usage_lib import lab
 
     config = _config(args)
-    folder = _working_copy(Path(args.notebooks).absolute() if args.notebooks else None)
-    src = _open(args, config, _as_of_anchor(args))
-    ensure_kernel()
-    env = dict(os.environ)
-    if src.demo:
-        env.update(
-            USAGE_MONGODB_URI=src.config.mongodb_uri or "",
-            USAGE_MONGODB_DB="tiledesk",
-            USAGE_CONFIG=str(config.source or EXAMPLE_CONFIG),
-        )
-    # Opens on the explorer; no news-feed question (the announcements plugin is disabled by a
-    # page_config.json on the config path, beside the analyst's own settings).
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-        [str(TEMPLATES / "jupyter"), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
-    )
-    lab = Path(sys.executable).with_name("jupyter")
-    command = [str(lab), "lab", "--notebook-dir", str(folder)]
-    command += ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI machines
-    if (folder / "explore.ipynb").exists():
-        command += ["--LabApp.default_url=/lab/tree/explore.ipynb"]
-    command += [arg for arg in args.jupyter_args if arg != "--"]
-    if checkout() is None or folder != notebook_dir():
-        print(f"JupyterLab on {folder}", file=sys.stderr)
-    with contextlib.suppress(KeyboardInterrupt):
-        subprocess.run(command, env=env, check=False)
+    folder = lab.working_copy(Path(args.notebooks) if args.notebooks else None)
+    lab.launch(_source(args, config), folder, args.jupyter_args)
     return EXIT_OK
 
 
-def _working_copy(folder: Path | None) -> Path:
-    """The notebooks analysts open: the checkout's own, or a copy in `folder` (default
-    ./usage-notebooks when installed) made once: files already there are never overwritten."""
-    import shutil
-
-    from .paths import checkout, notebook_dir
-
-    source = notebook_dir()
-    if folder is None:
-        if checkout() is not None:
-            return source
-        folder = Path.cwd() / "usage-notebooks"
-    if folder.resolve() == source.resolve():
-        return source
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError("--notebooks", f"{folder} is a file, not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    for notebook in sorted(source.glob("*.ipynb")):
-        if not (folder / notebook.name).exists():
-            shutil.copyfile(notebook, folder / notebook.name)
-    return folder
+def demo_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile",
+        choices=("custom", "tiledesk"),
+        default="custom",
+        help="the data's shape: this deployment's (custom) or stock Tiledesk's",
+    )
+    p.add_argument(
+        "--tenants",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead, a wide platform: N customers with 2-3 agents each, 40 conversations "
+        "each over 13 months (for example 5000)",
+    )
 
 
-def cmd_demo_db(args: argparse.Namespace) -> int:
+@command("demo-db", "run the embedded demo database in the foreground", demo_flags, as_of_flag)
+def demo_db(args: argparse.Namespace) -> int:
+    import contextlib
+    import time
     from dataclasses import replace
 
-    from .profiles import PROFILES
-    from .source import open_source, settings
+    from usage_lib.connection import open_source
+    from usage_lib.core.periods import last_full_month, parse_date
+    from usage_lib.core.profiles import PROFILES
+    from usage_lib.core.source import settings
 
     if args.tenants and (args.tenants < 10 or args.tenants > 20_000 or args.profile != "custom"):
         raise ConfigError("--tenants", "must be between 10 and 20000, with the custom profile")
     config = replace(settings(demo=True), profile=PROFILES[args.profile])
-    src = open_source(config, demo=True, anchor=_as_of_anchor(args), tenants=args.tenants)
-    uri = src.config.mongodb_uri
+    anchor = last_full_month(parse_date(args.as_of, "as_of")) if args.as_of else None
+    uri = open_source(config, True, anchor, tenants=args.tenants).config.mongodb_uri
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM: the way to stop it
         print(
             f"Demo database running. Connection string:\n  {uri}\n"
@@ -736,25 +519,30 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_example_config(args: argparse.Namespace) -> int:
-    from .paths import EXAMPLE_CONFIG
+@command("example-config", "print the commented example config (TOML)")
+def example_config(args: argparse.Namespace) -> int:
+    from usage_lib.paths import EXAMPLE_CONFIG
 
     sys.stdout.write(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     return EXIT_OK
 
 
-COMMANDS = {
-    "table": cmd_table,
-    "page": cmd_page,
-    "run": cmd_run,
-    "send": cmd_send,
-    "statements": cmd_statements,
-    "bench": cmd_bench,
-    "indexes": cmd_indexes,
-    "lab": cmd_lab,
-    "demo-db": cmd_demo_db,
-    "example-config": cmd_example_config,
-}
+# -- the program -------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="usage-report", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, cmd in COMMANDS.items():
+        p = sub.add_parser(name, help=cmd.help)
+        for flags in cmd.flags:
+            flags(p)
+    return parser
 
 
 def _terminate(signum: int, frame: object) -> NoReturn:
@@ -769,13 +557,20 @@ def message(exc: ConfigError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
-    from .db import DatabaseError, TooBig
-
     try:
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command].handler(args)
     except ConfigError as exc:
         print(f"usage-report: error: {message(exc)}", file=sys.stderr)
         return EXIT_INPUT
+    except ReportError as exc:
+        print(f"usage-report: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except MailError as exc:
+        print(
+            f"usage-report: email not sent: {exc}. The pack is kept; run the same command to retry.",
+            file=sys.stderr,
+        )
+        return EXIT_MAIL
     except TooBig as exc:  # the database works; this request reached one of its limits
         print(f"usage-report: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -7,10 +7,10 @@ from typing import Any
 import polars as pl
 from IPython.display import HTML, display
 
-from .adoption import months_of
-from .cube import Cube
-from .explorer import View, cut, page_cube, page_views
-from .periods import month_key
+from usage_lib.core.cube import Cube
+from usage_lib.core.periods import month_key
+from usage_lib.explorer.state import View, cut, page_cube, page_views
+from usage_lib.figures.adoption import months_of
 
 __all__ = [
     "explorer",
@@ -32,8 +32,9 @@ def report_cube(month: str, cube_path: str = "", config_path: str = "") -> Cube:
     if cube_path:
         cube = Cube.load(cube_path)
     else:
-        from .periods import report_month
-        from .source import month_cube, open_source, settings
+        from usage_lib.connection import open_source
+        from usage_lib.core.periods import report_month
+        from usage_lib.core.source import month_cube, settings
 
         key = month_key(month)
         config = settings(config_path or None)
@@ -53,7 +54,7 @@ def reconciliation(
 ) -> str:
     """The reconciliation page's body: the table the report run wrote (flagged rows first,
     `top` of them), or why there is none."""
-    from .render import reconciliation_html
+    from usage_lib.present.html import reconciliation_html
 
     if path:
         return reconciliation_html(pl.read_parquet(path), "", tenant, top)
@@ -83,32 +84,27 @@ def view(
 
 def explorer(views: list[View], as_of: str = "", config_path: str = "") -> Any:
     """The live explorer on the configured (or demo) database, opened on the first view."""
-    from .source import connect
-    from .widget import explore
+    from usage_lib.connection import connect
+    from usage_lib.explorer.widget import explore
 
     source = connect(config_path or None, as_of=as_of or None, quiet=True)
     return explore(source, as_of=as_of or None, view=views[0])
 
 
 def page(views: list[View], cube_path: str = "", config_path: str = "", as_of: str = "") -> None:
-    """The views as a static page (`usage-report page`): from the cube the command read, or
-    read here; the tables, the chart of the first metric, the "Counted:" line."""
-    from .charts import view_chart
-    from .periods import parse_date
-    from .render import view_html
+    """The views as static HTML, from the cube at `cube_path` or read here: the tables, the
+    chart of the first metric, the "Counted:" line (`usage-report page`'s page body)."""
+    from usage_lib.core.periods import parse_date
+    from usage_lib.explorer.page import body
 
     if cube_path:
         cube = Cube.load(cube_path)
     else:
-        from .source import connect
+        from usage_lib.connection import connect
 
         day = parse_date(as_of, "as_of") if as_of else None
         cube = page_cube(connect(config_path or None, as_of=day, quiet=True), views, day)
-    shown = [cut(cube, v) for v in views]
-    first = shown[0]
-    table, kind = first.chart_table()
-    chart = view_chart(table, first.buckets, first.granularity, first.view.metric, kind)
-    show(view_html(shown, chart.png()))
+    show(body([cut(cube, v) for v in views]))
 
 
 def heading(cube: Cube, text: str) -> None:

@@ -62,7 +62,7 @@ def demo_dir(env: Mapping[str, str] | None = None) -> Path:
 def writable_folder(folder: Path, key: str) -> Path:
     """`folder` made absolute, created if missing, and checked to take files: a ConfigError
     naming `key` otherwise (a path under a file, a read-only or unwritable place)."""
-    from .config import ConfigError
+    from usage_lib.errors import ConfigError
 
     folder = folder.expanduser().absolute()
     try:
@@ -77,3 +77,11 @@ def writable_folder(folder: Path, key: str) -> Path:
     except OSError as exc:
         raise ConfigError(key, f"{folder} cannot be written ({exc.strerror or exc})") from None
     return folder
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader sees the old file or the
+    new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

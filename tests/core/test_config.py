@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+
+from usage_lib.core.config import BillingRule, load_config, parse_config
+from usage_lib.errors import ConfigError
+from usage_lib.paths import EXAMPLE_CONFIG
+
+
+def test_defaults_follow_the_billing_rule() -> None:
+    config = parse_config({})
+    assert config.rule == BillingRule(statuses=(1000,), exclude_test_mode=True, min_depth=3)
+    assert (config.timezone, config.months, config.exclusions) == ("UTC", 6, ())
+
+
+def test_example_config_is_valid_and_lists_the_demo_exclusions() -> None:
+    config = load_config(EXAMPLE_CONFIG, env={})
+    assert [e.name for e in config.exclusions] == [
+        "Acme AI (internal)",
+        "Demo Sandbox",
+        "Partner Test Org",
+    ]
+    assert config.email_to == ("leadership@example.com",)
+
+
+@pytest.mark.parametrize(
+    ("data", "names"),
+    [
+        ({"billing": {"statuse": [1000]}}, "billing.statuse"),
+        ({"reports": {}}, "reports"),
+        ({"billing": {"statuses": []}}, "billing.statuses"),
+        ({"billing": {"statuses": ["1000"]}}, "billing.statuses"),
+        ({"billing": {"min_depth": -1}}, "billing.min_depth"),
+        ({"billing": {"min_depth": True}}, "billing.min_depth"),
+        ({"billing": {"exclude_test_mode": "yes"}}, "billing.exclude_test_mode"),
+        ({"report": {"timezone": "Mars/Olympus"}}, "report.timezone"),
+        ({"report": {"months": 0}}, "report.months"),
+        ({"exclude": [{"id": "xyz", "name": "a", "reason": "b"}]}, "exclude[0].id"),
+        ({"exclude": [{"id": "a" * 24, "name": "a"}]}, "exclude[0].reason"),
+        ({"exclude": [{"id": "a" * 24, "name": "a", "reason": "b", "note": "c"}]}, "exclude.note"),
+        ({"email": {"to": ["not-an-address"]}}, "email.to"),
+        ({"report": {"uri": "mongodb://x"}}, "report.uri"),
+    ],
+)
+def test_bad_values_name_the_key(data: dict, names: str) -> None:
+    with pytest.raises(ConfigError, match=names.replace("[", r"\[").replace("]", r"\]")):
+        parse_config(data)
+
+
+def test_duplicate_exclusions_are_refused() -> None:
+    item = {"id": "a" * 24, "name": "a", "reason": "b"}
+    with pytest.raises(ConfigError, match="twice"):
+        parse_config({"exclude": [item, {**item, "id": "A" * 24}]})
+
+
+def test_secrets_are_refused_with_a_pointer_to_the_environment() -> None:
+    with pytest.raises(ConfigError, match="USAGE_MONGODB_URI"):
+        parse_config({"report": {"password": "x"}})
+
+
+def test_environment_supplies_connection_and_database(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[report]\ntimezone = "Europe/Rome"\n')
+    env = {"USAGE_MONGODB_URI": "mongodb://u:p@h:1/", "USAGE_MONGODB_DB": "other"}
+    config = load_config(path, env=env)
+    assert (config.timezone, config.mongodb_db, config.mongodb_uri) == (
+        "Europe/Rome",
+        "other",
+        env["USAGE_MONGODB_URI"],
+    )
+    assert "u:p" not in repr(config)
+    assert load_config(None, env={"USAGE_CONFIG": str(path)}).timezone == "Europe/Rome"
+
+
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        ({"USAGE_MONGODB_URI": "http://x"}, "USAGE_MONGODB_URI"),
+        ({"USAGE_MONGODB_DB": "bad name!"}, "USAGE_MONGODB_DB"),
+        ({"USAGE_CONFIG": "/nonexistent.toml"}, "not found"),
+    ],
+)
+def test_bad_environment(env: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config(None, env=env)
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[report\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, env={})

@@ -1,0 +1,119 @@
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from usage_lib.core.buckets import bucket_key, buckets, choose_granularity
+from usage_lib.core.periods import (
+    DateRange,
+    default_range,
+    last_full_month,
+    last_n_days,
+    month_after,
+    months_ending,
+    report_month,
+    today_in,
+)
+from usage_lib.errors import ConfigError
+
+
+def test_default_range_is_the_last_six_full_months() -> None:
+    assert default_range(date(2026, 11, 24)) == DateRange(date(2026, 5, 1), date(2026, 10, 31))
+    assert default_range(date(2026, 11, 1)) == DateRange(date(2026, 5, 1), date(2026, 10, 31))
+    # across a year end
+    assert default_range(date(2026, 2, 10)) == DateRange(date(2025, 8, 1), date(2026, 1, 31))
+    assert default_range(date(2026, 1, 31), months=1) == DateRange(
+        date(2025, 12, 1), date(2025, 12, 31)
+    )
+
+
+def test_months_ending_includes_february_of_a_leap_year() -> None:
+    assert months_ending(2028, 2, 2) == DateRange(date(2028, 1, 1), date(2028, 2, 29))
+
+
+def test_last_n_days_includes_today() -> None:
+    rng = last_n_days(7, date(2026, 2, 24))
+    assert (rng.start, rng.end, rng.days) == (date(2026, 2, 18), date(2026, 2, 24), 7)
+
+
+@pytest.mark.parametrize(
+    ("days", "grain"), [(1, "day"), (7, "day"), (8, "week"), (31, "week"), (32, "month")]
+)
+def test_adaptive_granularity(days: int, grain: str) -> None:
+    rng = DateRange(date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=days - 1))
+    assert choose_granularity(rng) == grain
+    assert choose_granularity(rng, "day") == "day"
+
+
+def test_bad_ranges_and_granularity() -> None:
+    with pytest.raises(ConfigError, match="after"):
+        DateRange(date(2026, 2, 2), date(2026, 2, 1))
+    with pytest.raises(ConfigError, match="time zone"):
+        DateRange(date(2026, 2, 1), date(2026, 2, 2), "Nowhere/City")
+    with pytest.raises(ConfigError, match="granularity"):
+        choose_granularity(DateRange(date(2026, 2, 1), date(2026, 2, 2)), "year")
+
+
+def test_weekly_buckets_start_monday_and_label_partial_weeks() -> None:
+    bks = buckets(DateRange(date(2026, 2, 17), date(2026, 2, 24)), "week")
+    assert [(b.key, b.label, b.start, b.end) for b in bks] == [
+        ("2026-02-16", "Feb 17 – 22", date(2026, 2, 17), date(2026, 2, 22)),
+        ("2026-02-23", "Feb 23 – 24", date(2026, 2, 23), date(2026, 2, 24)),
+    ]
+
+
+def test_weeks_across_the_year_end_use_calendar_dates_not_iso_weeks() -> None:
+    bks = buckets(DateRange(date(2025, 12, 25), date(2026, 1, 7)), "week")
+    assert [(b.key, b.label) for b in bks] == [
+        ("2025-12-22", "Dec 25 – 28"),
+        ("2025-12-29", "Dec 29 – Jan 4"),
+        ("2026-01-05", "Jan 5 – 7"),
+    ]
+
+
+def test_monthly_and_daily_labels() -> None:
+    bks = buckets(DateRange(date(2025, 9, 1), date(2025, 11, 12)), "month")
+    assert [(b.key, b.label) for b in bks] == [
+        ("2025-09", "Sep 2025"),
+        ("2025-10", "Oct 2025"),
+        ("2025-11", "Nov 1 – 12, 2025"),
+    ]
+    assert [b.label for b in buckets(DateRange(date(2026, 2, 18), date(2026, 2, 19)), "day")] == [
+        "Feb 18",
+        "Feb 19",
+    ]
+
+
+def test_utc_bounds_follow_dst() -> None:
+    # New York springs forward on 8 Mar 2026: that local day has 23 hours
+    start, end = DateRange(date(2026, 3, 8), date(2026, 3, 8), "America/New_York").utc_bounds()
+    assert (start, end) == (datetime(2026, 3, 8, 5), datetime(2026, 3, 9, 4))
+    # Rome falls back on 25 Oct 2026: that local day has 25 hours
+    start, end = DateRange(date(2026, 10, 25), date(2026, 10, 25), "Europe/Rome").utc_bounds()
+    assert (start, end) == (datetime(2026, 10, 24, 22), datetime(2026, 10, 25, 23))
+    start, end = DateRange(date(2026, 1, 1), date(2026, 1, 31), "Asia/Kolkata").utc_bounds()
+    assert (start, end) == (datetime(2025, 12, 31, 18, 30), datetime(2026, 1, 31, 18, 30))
+
+
+@given(
+    start=st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+    length=st.integers(1, 800),
+    grain=st.sampled_from(["month", "week", "day"]),
+)
+def test_buckets_partition_the_range(start: date, length: int, grain: str) -> None:
+    rng = DateRange(start, start + timedelta(days=length - 1))
+    bks = buckets(rng, grain)  # type: ignore[arg-type]
+    assert bks[0].start == rng.start and bks[-1].end == rng.end
+    assert all(a.end + timedelta(days=1) == b.start for a, b in zip(bks, bks[1:], strict=False))
+    assert len({b.key for b in bks}) == len(bks)
+    for b in bks:
+        assert bucket_key(b.start, grain) == b.key == bucket_key(b.end, grain)  # type: ignore[arg-type]
+
+
+def test_report_month() -> None:
+    assert report_month("2026-10") == (2026, 10)
+    assert report_month("last") == report_month("") == last_full_month(today_in("UTC"))
+    assert month_after(2026, 12) == date(2027, 1, 1)
+    with pytest.raises(ConfigError, match="--month: '2026-13' is not a month"):
+        report_month("2026-13", "--month")

@@ -1,0 +1,30 @@
+"""The month's digest: one computation that the index page, the manifest and the email share."""
+
+from datetime import date
+
+from support import billable_cube
+
+from usage_lib.report.digest import Digest
+
+A, B = "a" * 24, "b" * 24
+CUBE = billable_cube(
+    [
+        (A, "Alpha", "x", "X", date(2026, 1, 3), 40),
+        (A, "Alpha", "x", "X", date(2026, 2, 3), 60),
+        (B, "Beta", "y", "Y", date(2026, 2, 20), 15),
+    ],
+    date(2026, 1, 1),
+    date(2026, 2, 28),
+)
+
+
+def test_figures_are_the_table_totals_and_the_headline() -> None:
+    d = Digest.of(CUBE, "2026-02")
+    assert d.headline.billable == 75 and d.headline.previous == 40
+    assert d.headline.new_organizations == ("Beta",)
+    assert d.figures() == {
+        "rows": {"cube": 3, "organizations": 2},
+        "billable": {"month": 75, "by_month": {"2026-01": 40, "2026-02": 75}, "total": 115},
+    }
+    assert d.chart_png.startswith(b"\x89PNG") and "Alpha" in d.chart_description
+    assert [f.title for f in d.findings][0] == "All test mode"

@@ -1,0 +1,143 @@
+"""The report pack end to end: a read-only user, offline HTML, the manifest, no secrets, atomic publish."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import oracle
+import pytest
+from support import BIN, PASSWORD
+
+from usage_lib.core.config import load_config
+from usage_lib.core.db import database
+from usage_lib.core.source import Source
+from usage_lib.paths import EXAMPLE_CONFIG, notebook_dir, report_notebooks
+from usage_lib.report import job as report
+
+
+def test_pack_has_every_page_and_a_manifest(pack: Path) -> None:
+    names = {p.name for p in pack.iterdir()}
+    pages = {f"{nb.stem}.html" for nb in report_notebooks() if nb.stem != "5_reconciliation"}
+    assert {"index.html", "manifest.json", *pages} <= names
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["month"] == "2026-10" and manifest["range"] == {
+        "start": "2026-05-01",
+        "end": "2026-10-31",
+    }
+    assert manifest["timezone"] == "UTC" and "status 1000" in manifest["rule"]
+    assert [e["name"] for e in manifest["exclusions"]] == [
+        "Acme AI (internal)",
+        "Demo Sandbox",
+        "Partner Test Org",
+    ]
+    assert set(manifest["notebooks"]) == {p.removesuffix(".html") for p in pages}
+    assert "5_reconciliation.html" not in names  # no [reconcile] configured: no such page
+    assert manifest["source"] == "configured database"
+
+
+def test_manifest_numbers_equal_the_independent_count(pack: Path, read_only: Any) -> None:
+    _, docs, excluded = read_only
+    manifest = json.loads((pack / "manifest.json").read_text())
+    from datetime import date
+
+    expected = oracle.counts(
+        docs, date(2026, 5, 1), date(2026, 10, 31), "UTC", "month", set(excluded)
+    )
+    by_month: dict[str, int] = {}
+    for buckets in expected.values():
+        for key, n in buckets.items():
+            by_month[key] = by_month.get(key, 0) + n
+    assert manifest["billable"]["by_month"] == by_month
+    assert manifest["billable"]["month"] == by_month["2026-10"]
+    assert manifest["rows"]["organizations"] == len(expected)
+    html = (pack / "1_platform.html").read_text()
+    for n in [*by_month.values(), sum(by_month.values())]:
+        assert f">{n:,}<" in html  # the monthly totals row shows the same numbers
+
+
+def test_pages_are_self_contained(pack: Path) -> None:
+    for page in pack.glob("*.html"):
+        html = re.sub(
+            r"/\*.*?\*/", "", page.read_text(), flags=re.S
+        )  # CSS comments carry credits URLs
+        assert not re.search(r"<script[^>]+src=", html), page.name
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), page.name
+        assert not re.search(r"url\(\s*[\"']?(https?:)?//", html), page.name
+        assert "@import" not in html
+    platform = (pack / "1_platform.html").read_text()
+    assert "data:image/png;base64," in platform  # the chart is inline
+
+
+def test_no_secret_in_any_file(pack: Path, read_only: Any) -> None:
+    uri = read_only[0]
+    for path in pack.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSWORD.encode() not in data and uri.encode() not in data, path.name
+    executed = nbformat.read(pack / "1_platform.ipynb", as_version=4)
+    parameters = executed.metadata["papermill"]["parameters"]
+    assert set(parameters) == {"month", "cube_path", "config_path", "top"}
+
+
+def test_a_failed_run_leaves_the_previous_pack(pack: Path, read_only: Any, tmp_path: Path) -> None:
+    out = pack.parent
+    before = {p.name: p.read_bytes() for p in pack.rglob("*") if p.is_file()}
+    broken = tmp_path / "notebooks"
+    shutil.copytree(notebook_dir(), broken)
+    nb = nbformat.read(broken / "2_agents.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+    nbformat.write(nb, broken / "2_agents.ipynb")
+    config = load_config(EXAMPLE_CONFIG, env={"USAGE_MONGODB_URI": read_only[0]})
+    source = Source(database(config), config, demo=False)
+    with pytest.raises(report.ReportError, match="2_agents.ipynb failed.*boom"):
+        report.make_pack(source, "2026-10", out, report_notebooks(broken), progress=False)
+    assert {p.name: p.read_bytes() for p in pack.rglob("*") if p.is_file()} == before
+    failed = list((out / "failed").glob("2026-10-*/2_agents.ipynb"))
+    assert len(failed) == 1 and "papermill-error-cell" in failed[0].read_text()
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".previous-*"))
+
+
+def test_bad_month_exits_2() -> None:
+    done = subprocess.run(
+        [str(BIN), "run", "--month", "2026-13"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "--month" in done.stderr
+
+
+def test_a_stock_tiledesk_pack_speaks_of_projects(stock: Any, mongo: Any, tmp_path: Path) -> None:
+    """Under the tiledesk profile every page, the index and both parts of the email say
+    "project" where the custom profile says "organization", and count what the oracle
+    counts for the month."""
+    import email
+    from datetime import date
+    from email import policy
+
+    from data import FORKS
+
+    _, docs = stock
+    path = tmp_path / "stock.toml"
+    path.write_text('[source]\nprofile = "tiledesk"\n')
+    config = load_config(path, env={"USAGE_MONGODB_URI": mongo.uri, "USAGE_MONGODB_DB": "stock"})
+    source = Source(database(config), config, demo=False)
+    made = report.make_pack(source, "2026-03", tmp_path / "out", report_notebooks(), progress=False)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in made.path.glob("*.html")}
+    message = email.message_from_bytes(
+        (made.path / "usage-report-2026-03.eml").read_bytes(), policy=policy.default
+    )
+    for part in message.walk():
+        if part.get_content_type() in ("text/plain", "text/html"):
+            texts[part.get_content_type()] = part.get_content()
+    for name, html in texts.items():
+        visible = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script).*?</\1>", "", html, flags=re.S))
+        assert "organization" not in visible.lower(), name
+    assert "Projects by month" in texts["1_platform.html"]
+    assert "Active projects" in texts["text/plain"]
+    expected = oracle.counts(
+        docs, date(2026, 3, 1), date(2026, 3, 31), "UTC", "month", set(),
+        stock=oracle.Stock(forks=FORKS),
+    )  # fmt: skip
+    assert made.manifest["billable"]["month"] == sum(row["2026-03"] for row in expected.values())

@@ -1,0 +1,123 @@
+"""The MongoDB connection: one cached client, reporting-friendly options, clear errors.
+
+The connection string is a secret: it is read from the environment by `config`
+and never appears in a message, log line or report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.errors import (
+    ConfigurationError,
+    ExecutionTimeout,
+    InvalidURI,
+    OperationFailure,
+    PyMongoError,
+)
+from pymongo.uri_parser import parse_uri
+
+from usage_lib.core.config import Config
+from usage_lib.errors import ConfigError, DatabaseError, TooBig
+
+SERVER_TIMEOUT_MS = 6_000  # unreachable servers fail well inside the 10 s promise
+LOOKUP_TIMEOUT_MS = 30_000  # maxTimeMS of the name look-ups
+# MongoDB's answers when a pass is too big for its limits (docs/mongodb-limits.md)
+TOO_LARGE = {10334: "a result document over 16 MiB"}
+OUT_OF_MEMORY = {
+    146: "more memory than a stage may use",
+    292: "more memory than a stage may use without disk",
+    4031700: "more memory than $facet may use",
+    16945: "more memory than $group may use without disk",
+    16819: "more memory than $sort may use without disk",
+}
+MAX_TIME = 50
+
+_clients: dict[tuple[str, int], MongoClient] = {}
+
+
+def hosts_of(uri: str) -> str:
+    """The host list of a connection string, safe to print (no user, no password)."""
+    try:
+        nodes = parse_uri(uri, validate=False, warn=True, connect_timeout=1)["nodelist"]
+    except Exception:
+        return "the configured server"
+    return ",".join(f"{host}:{port}" for host, port in nodes) or "the configured server"
+
+
+def client_for(uri: str, query_timeout_ms: int = 300_000) -> MongoClient:
+    if (uri, query_timeout_ms) not in _clients:
+        try:
+            _clients[uri, query_timeout_ms] = MongoClient(
+                uri,
+                appname="usage-report",
+                readPreference="secondaryPreferred",
+                serverSelectionTimeoutMS=SERVER_TIMEOUT_MS,
+                # The monitor's heartbeats use this as their socket timeout: a server
+                # busy with the pass (SecantusDB, a large window) may answer late, and a
+                # failed heartbeat would cancel the pass. Unreachable still fails within
+                # serverSelectionTimeoutMS.
+                connectTimeoutMS=30_000,
+                socketTimeoutMS=query_timeout_ms + 30_000,
+                tz_aware=False,
+            )
+        except (InvalidURI, ConfigurationError, ValueError) as exc:
+            raise ConfigError(
+                "USAGE_MONGODB_URI", f"not a valid connection string ({_clean(exc, uri)})"
+            ) from None
+    return _clients[uri, query_timeout_ms]
+
+
+def database(config: Config) -> Database:
+    if not config.mongodb_uri:
+        raise ConfigError("USAGE_MONGODB_URI", "not set (or use the embedded demo database)")
+    return client_for(config.mongodb_uri, config.query_timeout_ms)[config.mongodb_db]
+
+
+def _clean(exc: BaseException, uri: str | None) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if uri:
+        text = text.replace(uri, "<USAGE_MONGODB_URI>")
+    return text[:300]
+
+
+@contextmanager
+def translate_errors(
+    db: Database,
+    refused: str = "check the user and its read role in USAGE_MONGODB_URI",
+    what: str = "the query",
+) -> Iterator[None]:
+    """Turn driver exceptions into one-line DatabaseErrors that name no secret; `refused` is
+    what to do when the server refuses the user, `what` names the request (with its range)
+    when a limit of the server stops it (TooBig)."""
+    uri = next((u for (u, _), c in _clients.items() if c is db.client), None)
+    where = hosts_of(uri) if uri else "the database"
+    shorter = "try a shorter range (--start/--end, or fewer [report] months)"
+    try:
+        yield
+    except OperationFailure as exc:
+        if isinstance(exc, ExecutionTimeout) or exc.code == MAX_TIME:
+            raise TooBig(
+                f"database: {what} ran past its time limit on {where}; {shorter}, build the "
+                "index (usage-report indexes), or raise [source] query_timeout_s"
+            ) from None
+        if exc.code in TOO_LARGE or exc.code in OUT_OF_MEMORY:
+            limit = {**TOO_LARGE, **OUT_OF_MEMORY}[exc.code]
+            raise TooBig(
+                f"database: {what} needed {limit} on {where} (code {exc.code}); {shorter}; "
+                "Atlas shared tiers (M0, Flex) refuse allowDiskUse, so a range this large "
+                "needs a dedicated tier"
+            ) from None
+        if exc.code in (13, 18) or "auth" in str(exc).lower():
+            raise DatabaseError(
+                f"database refused the request on {where}: {_clean(exc, uri)} ({refused})"
+            ) from None
+        raise DatabaseError(f"database error on {where}: {_clean(exc, uri)}") from None
+    except PyMongoError as exc:
+        raise DatabaseError(
+            f"database unreachable: no answer from {where} within {SERVER_TIMEOUT_MS // 1000} s "
+            f"({type(exc).__name__})"
+        ) from None

@@ -1,0 +1,210 @@
+"""Running the pass: the aggregation (`pipeline`) streamed through the cursor, its rows made
+into a cube, the names of tenants and agents looked up, published forks found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from bson import ObjectId
+from pymongo.database import Database
+
+from usage_lib.core import rule
+from usage_lib.core.buckets import Granularity, bucket_key
+from usage_lib.core.config import Config
+from usage_lib.core.cube import (
+    SCHEMA,
+    UNASSIGNED,
+    UNATTRIBUTED,
+    UNATTRIBUTED_NAME,
+    USERS_SCHEMA,
+    Cube,
+    Grain,
+)
+from usage_lib.core.db import LOOKUP_TIMEOUT_MS, translate_errors
+from usage_lib.core.metrics import ALL, COUNT_ONLY, Reading
+from usage_lib.core.periods import DateRange
+from usage_lib.core.pipeline import pipeline
+from usage_lib.core.profiles import PROFILES, Profile
+
+CUSTOM = PROFILES["custom"]
+
+
+def _to_frame(
+    rows: list[tuple[dict[str, Any], dict[str, Any]]], rng: DateRange, config: Config
+) -> pl.DataFrame:
+    """Grouped rows -> the cube: local days (a month's first day in the range), billable /
+    test / excluded, and the metrics' sums when they were read."""
+    zone = ZoneInfo(rng.timezone)
+    has_depth = config.profile.has_depth
+    records = []
+    for key, row in rows:
+        org = key["o"] or UNASSIGNED
+        agent = key["a"] or UNATTRIBUTED
+        n = int(row["n"])
+        why = rule.left_out(config, key["o"], key["x"])
+        test = n if why == rule.TEST else 0
+        billable = n if why is None else 0
+        depth_n = int(row.get("dn", n)) if billable and has_depth else 0
+        depth_sum = (rule.number(row.get("ds")) or 0.0) if billable and has_depth else 0.0
+        handoffs = int(row.get("h", 0)) if billable and agent != UNATTRIBUTED else 0
+        records.append(
+            (
+                org,
+                agent,
+                max(_local(key["d"], zone), rng.start),
+                billable,
+                test,
+                n if why == rule.EXCLUDED else 0,
+                depth_sum,
+                depth_n,
+                handoffs,
+            )
+        )
+    frame = pl.DataFrame(records, schema=SCHEMA, orient="row")
+    return frame.group_by("org_id", "agent_id", "day").agg(
+        pl.col("billable", "test_mode", "excluded", "depth_sum", "depth_n", "handoffs").sum()
+    )
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.replace(tzinfo=UTC).astimezone(zone).date()
+
+
+def fork_roots(db: Database, config: Config) -> dict[str, str]:
+    """Published forks (faq_kbs with a root_id) -> the bot they were published from; one
+    small query, only where the profile reports forks under their root."""
+    if not config.profile.forks:
+        return {}
+    with translate_errors(db):
+        found = db.faq_kbs.find({"root_id": {"$nin": [None, ""]}}, {"root_id": 1}).max_time_ms(
+            LOOKUP_TIMEOUT_MS
+        )
+        roots = {str(d["_id"]).lower(): rule.id_of(d["root_id"]) for d in found}
+    return {fork: root for fork, root in roots.items() if root}
+
+
+def _users_frame(
+    rows: list[dict[str, Any]], granularity: Granularity, zone: ZoneInfo
+) -> pl.DataFrame:
+    """The pass's users counts -> org_id, agent_id, bucket, users (ALL marks a dimension, or
+    the whole range, counted together)."""
+    records = []
+    for key in rows:
+        o, a, b = key["o"], key["a"], key["b"]
+        records.append(
+            (
+                ALL if o is None else o or UNASSIGNED,
+                ALL if a is None else a or UNATTRIBUTED,
+                ALL if b is None else bucket_key(_local(b, zone), granularity),
+                int(key["users"]),
+            )
+        )
+    return pl.DataFrame(records, schema=USERS_SCHEMA, orient="row").sort(
+        "org_id", "agent_id", "bucket"
+    )
+
+
+def _object_ids(ids: list[str]) -> list[ObjectId]:
+    return [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
+
+
+NAMES_BY_ID = 500  # more ids than this: read the (small) collection whole, streamed
+
+
+def _documents(
+    collection: Any, ids: list[str], fields: dict[str, int]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(lower-case id, document) of the documents with these ids (stored as ObjectId or
+    string): one `$in` for a few, the whole collection, streamed, for thousands (a `$in` of
+    thousands is no cheaper, and on some servers far dearer)."""
+    if not ids:
+        return
+    query = {"_id": {"$in": _object_ids(ids) + ids}} if len(ids) <= NAMES_BY_ID else {}
+    for doc in collection.find(query, fields).max_time_ms(LOOKUP_TIMEOUT_MS).batch_size(5_000):
+        yield str(doc["_id"]).lower(), doc
+
+
+def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -> pl.DataFrame:
+    """Add org_name, agent_name and agent_exists: one batched query per collection.
+
+    Requests hold bot ids as strings while `faq_kbs._id` is an ObjectId; a bot
+    that was deleted keeps its id as its name and is flagged.
+    """
+    org_ids = sorted(set(frame["org_id"].to_list()) - {UNASSIGNED})
+    agent_ids = sorted(set(frame["agent_id"].to_list()) - {UNATTRIBUTED})
+    with translate_errors(db, what="the look-up of names"):
+        orgs = {
+            key: doc.get("name")
+            for key, doc in _documents(db[profile.tenant_names], org_ids, {"name": 1})
+        }
+        bots = dict(_documents(db.faq_kbs, agent_ids, {"name": 1, "trashed": 1}))
+    org_names = {i: str(orgs.get(i) or i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
+    agent_names = {i: str((bots.get(i.lower()) or {}).get("name") or i) for i in agent_ids}
+    agent_names[UNATTRIBUTED] = UNATTRIBUTED_NAME
+    exists = {i: i.lower() in bots and not bots[i.lower()].get("trashed") for i in agent_ids}
+    exists[UNATTRIBUTED] = True
+    return frame.with_columns(
+        pl.col("org_id").replace_strict(org_names, return_dtype=pl.String).alias("org_name"),
+        pl.col("agent_id").replace_strict(agent_names, return_dtype=pl.String).alias("agent_name"),
+        pl.col("agent_id").replace_strict(exists, return_dtype=pl.Boolean).alias("agent_exists"),
+    )
+
+
+def query_cube(
+    db: Database,
+    rng: DateRange,
+    config: Config,
+    grain: Grain = "day",
+    org: str | None = None,
+    reading: Reading = COUNT_ONLY,
+    agent: str | None = None,
+) -> Cube:
+    """One aggregation over `requests` for the range (of one tenant when `org` is given, of
+    one agent when `agent` is), plus one name look-up per collection. `reading` says which
+    metrics to read besides the count (`metrics.Reading.of`). Rows stream through the
+    cursor, each a few hundred bytes at most."""
+    if reading.users is not None and grain == "month" and reading.users.granularity != "month":
+        raise ValueError("a month-grain pass counts users per month only")
+    read_at = datetime.now(UTC).replace(microsecond=0)
+    forks = fork_roots(db, config)
+    cube_rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    user_rows: list[dict[str, Any]] = []
+    with translate_errors(db, what=f"the pass over {rng.describe()}"):
+        cursor = db.requests.aggregate(
+            pipeline(rng, config, grain, org, reading, forks, agent),
+            maxTimeMS=config.query_timeout_ms,
+            allowDiskUse=True,
+            batchSize=10_000,
+        )
+        for row in cursor:
+            key = row.pop("_id")
+            if key.get("t") == "u":
+                user_rows.append({**key, "users": row["users"]})
+            else:
+                cube_rows.append((key, row))
+    users = None
+    if reading.users is not None:
+        users = _users_frame(user_rows, reading.users.granularity, ZoneInfo(rng.timezone))  # type: ignore[arg-type]
+    frame = _to_frame(cube_rows, rng, config)
+    frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
+    return Cube(
+        frame,
+        rng,
+        config.describe_rule(),
+        config.exclusions,
+        read_at,
+        grain,
+        metrics=reading.metrics,
+        users=users,
+        users_granularity=None if reading.users is None else reading.users.granularity,
+        users_levels=() if reading.users is None else reading.users.levels,
+        users_totals=reading.users is not None and reading.users.totals,
+        tenant=config.profile.tenant,
+        has_depth=config.profile.has_depth,
+        test_word=config.test_word if config.rule.exclude_test_mode else None,
+    )

@@ -1,0 +1,93 @@
+"""A source (the database and the settings) and the cubes read from it: the pack's month,
+any range for analysts. A command resolves its settings once (`settings`) and opens the
+source once (`usage_lib.connection`), then hands both down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from pymongo.database import Database
+
+from usage_lib.core.buckets import choose_granularity
+from usage_lib.core.config import Config, load_config
+from usage_lib.core.cube import Cube
+from usage_lib.core.metrics import DRILL_DOWN, LEVELS, METRICS, Reading, Users, parse_metrics
+from usage_lib.core.periods import (
+    DateRange,
+    default_range,
+    months_ending,
+    parse_date,
+    parse_month,
+    today_in,
+)
+from usage_lib.core.query import query_cube
+from usage_lib.errors import ConfigError
+from usage_lib.paths import EXAMPLE_CONFIG
+
+# What the pack shows: end users per organization and month, no totals over the window.
+MONTH_READING = Reading.of(METRICS, Users("month", LEVELS["platform"], totals=False))
+
+
+@dataclass(frozen=True)
+class Source:
+    db: Database
+    config: Config
+    demo: bool
+    key: str = ""  # which data this is, without secrets: hosts and database, or the demo's month
+
+
+def settings(
+    config_path: str | Path | None = None,
+    demo: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """The config file given, else $USAGE_CONFIG; the demo uses the example config by default."""
+    config = load_config(config_path, env=None if env is None else dict(env))
+    if config.source is None and (demo or not config.mongodb_uri):
+        config = replace(load_config(EXAMPLE_CONFIG, env={}), mongodb_db=config.mongodb_db)
+    return config
+
+
+def month_window(config: Config, month: str) -> DateRange:
+    """The report window: the configured number of full months ending with `month` (YYYY-MM)."""
+    return months_ending(*parse_month(month, "month"), config.months, config.timezone)
+
+
+def month_cube(source: Source, month: str) -> Cube:
+    """The monthly report's cube (the pack and the notebooks): one pass, month grain, every
+    metric, distinct users per organization and month."""
+    window = month_window(source.config, month)
+    return query_cube(source.db, window, source.config, grain="month", reading=MONTH_READING)
+
+
+def load_cube(
+    source: Source,
+    start: date | str | None = None,
+    end: date | str | None = None,
+    as_of: date | str | None = None,
+    timezone: str | None = None,
+    metrics: Sequence[str] = ("conversations",),
+    granularity: str = "auto",
+) -> Cube:
+    """The daily cube for [start, end], or the default range (the last N full months), with
+    `metrics` ("all" or names). Distinct users are counted for `granularity`'s buckets, for
+    the platform table and every organization's drill-down."""
+    zone = timezone or source.config.timezone
+    if (start is None) != (end is None):
+        raise ConfigError("range", "give both start and end, or neither")
+    if start is not None and end is not None:
+        rng = DateRange(_day(start, "start"), _day(end, "end"), zone)
+    else:
+        day = _day(as_of, "as_of") if as_of is not None else today_in(zone)
+        rng = default_range(day, source.config.months, zone)
+    names = parse_metrics(metrics) if isinstance(metrics, str) else tuple(metrics)
+    users = Users(choose_granularity(rng, granularity), DRILL_DOWN)
+    return query_cube(source.db, rng, source.config, reading=Reading.of(names, users))
+
+
+def _day(value: date | str, key: str) -> date:
+    return parse_date(value, key) if isinstance(value, str) else value

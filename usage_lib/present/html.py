@@ -1,0 +1,322 @@
+"""HTML pieces with inline styles: readable in a browser, in JupyterLab and in any mail client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+import polars as pl
+
+from usage_lib.core.cube import UNATTRIBUTED_NAME, Cube
+from usage_lib.core.metrics import MEANINGS, NO_DEPTH
+from usage_lib.core.tables import (
+    KEY_COLUMNS,
+    organization_table,
+    platform_table,
+    table_buckets,
+    top_rows,
+    totals,
+    with_totals_row,
+)
+from usage_lib.figures.adoption import (
+    Headline,
+    activity,
+    agent_quality,
+    engagement,
+    movers,
+    starters,
+)
+from usage_lib.figures.checks import Finding, listed
+
+FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
+TABLE = f"border-collapse:collapse;{FONT}font-size:13px;margin:8px 0 16px 0;"
+TH = "padding:4px 8px;border-bottom:2px solid #444;text-align:right;white-space:nowrap;"
+TH_LEFT = TH.replace("text-align:right", "text-align:left")
+TD = "padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap;"
+TD_LEFT = TD.replace("text-align:right", "text-align:left") + "white-space:normal;"
+TOTAL = "font-weight:bold;border-top:2px solid #444;"
+
+
+def number(value: int | float | None) -> str:
+    """Thousands separators; a dash for zero or nothing."""
+    if value is None or value == 0:
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def percent(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0%}" if signed else f"{value:.1%}"
+
+
+def usage_table(
+    table: pl.DataFrame,
+    cube: Cube,
+    granularity: str = "auto",
+    first: str = "",
+    sums: Mapping[str, int | float | None] | None = None,
+    top: int | None = None,
+    additive: bool = True,
+) -> str:
+    """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals
+    row: `sums` (from `usage_totals`), else the column sums. With `top`, the first `top` rows
+    and one for all the others (`tables.top_rows`); the totals stay those of every row."""
+    if top is not None and table.height > top + 1:
+        sums = totals(table) if sums is None else sums
+        others = "agents" if first == "Agent" else cube.tenants
+        table = top_rows(table, top, f"All other {others}", additive)
+    labels = {b.key: b.label for b in table_buckets(cube, granularity)}
+    keys = [c for c in table.columns if c not in (*KEY_COLUMNS, "total")]
+    head = f'<th style="{TH_LEFT}">{escape(first or cube.Tenant)}</th>' + "".join(
+        f'<th style="{TH}">{escape(labels.get(k, k))}</th>' for k in keys
+    )
+    head += f'<th style="{TH}">Total</th>'
+    rows = []
+    for r in with_totals_row(table, sums=sums).iter_rows(named=True):
+        extra = TOTAL if r["type"] == "total" else ""
+        cells = "".join(f'<td style="{TD}{extra}">{number(r[k])}</td>' for k in keys)
+        rows.append(
+            f'<tr><td style="{TD_LEFT}{extra}">{escape(str(r["name"]))}</td>{cells}'
+            f'<td style="{TD}font-weight:bold;{extra}">{number(r["total"])}</td></tr>'
+        )
+    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def frame_table(
+    frame: pl.DataFrame,
+    headers: dict[str, str] | None = None,
+    percent_columns: tuple[str, ...] = (),
+    decimals: dict[str, str] | None = None,
+    top: int | None = None,
+    rest: str = "rows, not shown here",
+) -> str:
+    """Any small frame as an HTML table: text left, numbers right, dashes for zero; with
+    `top`, its first `top` rows and one line counting the `rest`."""
+    headers = headers or {}
+    if frame.height == 0:
+        return f'<p style="{FONT}color:#666;">None.</p>'
+    more = ""
+    if top is not None and frame.height > top:
+        more = note(f"… and {frame.height - top:,} more {rest}.")
+        frame = frame.head(top)
+    head = "".join(
+        f'<th style="{TH if frame.schema[c].is_numeric() else TH_LEFT}">{escape(headers.get(c, c))}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for r in frame.iter_rows(named=True):
+        cells = []
+        for c in frame.columns:
+            v = r[c]
+            if decimals and c in decimals:
+                text = "–" if v is None else decimals[c].format(v)
+                cells.append(f'<td style="{TD}">{text}</td>')
+            elif c in percent_columns:
+                cells.append(
+                    f'<td style="{TD}">{percent(v, signed=True) if "change" in c else percent(v)}</td>'
+                )
+            elif frame.schema[c].is_numeric():
+                cells.append(f'<td style="{TD}">{number(v)}</td>')
+            else:
+                cells.append(f'<td style="{TD_LEFT}">{escape("" if v is None else str(v))}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f"</table>{more}"
+    )
+
+
+def counted_text(cube: Cube, metrics: Sequence[str] | None = None) -> str:
+    """Exactly what is counted: the rule, the range, what each metric shown counts, and the
+    organizations left out."""
+    excluded = ", ".join(e.name for e in cube.exclusions) or "none"
+    shown = [m for m in (cube.metrics if metrics is None else metrics) if m != "conversations"]
+    meanings = [MEANINGS[m] if m != "depth_avg" or cube.has_depth else NO_DEPTH for m in shown]
+    extra = f" Of them, {'; '.join(meanings)}." if shown else ""
+    return (
+        f"Counted: billable conversations ({cube.rule}), by conversation start date, "
+        f"{cube.range.describe()}.{extra} Excluded {cube.tenants}: {excluded}."
+    )
+
+
+def counted_line(cube: Cube, source: str = "") -> str:
+    """The line under every title: exactly what is counted."""
+    text = counted_text(cube) + (f" Source: {source}." if source else "")
+    return f'<p style="{FONT}font-size:13px;color:#444;margin:4px 0 12px 0;">{escape(text)}</p>'
+
+
+def headline_cards(h: Headline, per_row: int = 4) -> str:
+    """The report month's four figures as cards, `per_row` to a row (2 fits a 600 px email)."""
+    new = listed(list(h.new_organizations), 10) if h.new_organizations else "none"
+    items = [
+        ("Billable conversations", f"{h.billable:,}", h.change_text()),
+        (
+            f"Active {h.tenant}s",
+            f"{h.active_organizations:,}",
+            "with at least one billable conversation",
+        ),
+        ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
+        (f"New {h.tenant}s", f"{len(h.new_organizations):,}", new),
+    ]
+    if h.users is not None:
+        items.append(("End users", f"{h.users:,}", h.users_text()))
+    if h.handoff_rate is not None:
+        items.append(("Hand-off rate", f"{h.handoff_rate:.1%}", h.handoff_text()))
+    cells = [
+        f'<td style="padding:8px 14px;border:1px solid #ddd;vertical-align:top;text-align:left;{FONT}">'
+        f'<div style="font-size:12px;color:#666;">{escape(label)}</div>'
+        f'<div style="font-size:24px;font-weight:bold;">{escape(value)}</div>'
+        f'<div style="font-size:12px;color:#444;">{escape(note)}</div></td>'
+        for label, value, note in items
+    ]
+    rows = "".join(
+        f"<tr>{''.join(cells[i : i + per_row])}</tr>" for i in range(0, len(cells), per_row)
+    )
+    return (
+        f'<h3 style="{FONT}margin:8px 0;">{escape(h.label)}</h3>'
+        f'<table style="border-collapse:collapse;">{rows}</table>'
+    )
+
+
+def note(text: str) -> str:
+    return f'<p style="{FONT}font-size:13px;color:#444;">{escape(text)}</p>'
+
+
+ENGAGEMENT_HEADERS = {
+    "name": "Organization",
+    "conversations": "Conversations",
+    "users": "End users",
+    "users_change": "End users, change",
+    "handoff_rate": "Hand-off rate",
+    "handoff_rate_change": "Hand-off rate, change (points)",
+}
+
+
+def engagement_table(cube: Cube, month: str, top: int | None = None) -> str:
+    """Per organization, the report month's end users and hand-off rate, with their change;
+    the largest first (`top` of them)."""
+    frame = engagement(cube, month).with_columns(pl.col("handoff_rate_change") * 100)
+    return frame_table(
+        frame,
+        ENGAGEMENT_HEADERS | {"name": cube.Tenant},
+        percent_columns=("users_change", "handoff_rate"),
+        decimals={"handoff_rate_change": "{:+.1f}"},
+        top=top,
+        rest=f"{cube.tenants}: every one is in tables/{cube.tenants}.csv beside this page",
+    )
+
+
+def agent_sections(cube: Cube, org_id: str = "", top: int | None = None) -> str:
+    """For each organization of the platform table (the `top` largest, or just `org_id`):
+    its agents by month."""
+    orgs = platform_table(cube, "month")
+    if org_id:
+        orgs = orgs.filter(pl.col("id") == org_id.lower())
+        if orgs.height == 0:
+            return note(f"{cube.Tenant} {org_id} has no billable conversations in this range.")
+    parts = []
+    if top is not None and orgs.height > top:
+        rest = orgs.height - top
+        parts.append(
+            note(
+                f"The {top} largest {cube.tenants} of {orgs.height:,}; the agents of the other "
+                f"{rest:,} are in tables/agents.csv beside this page."
+            )
+        )
+        orgs = orgs.head(top)
+    for row in orgs.iter_rows(named=True):
+        table = organization_table(cube, row["id"], "month")
+        parts.append(f"<h3>{escape(str(row['name']))}</h3>")
+        parts.append(usage_table(table, cube, "month", first="Agent"))
+        if "handoffs" in cube.metrics:
+            parts.append(
+                frame_table(
+                    agent_quality(cube, row["id"]),
+                    {
+                        "agent": "Agent",
+                        "handoff_rate": "Hand-off rate",
+                        "depth_avg": "Average depth",
+                    },
+                    percent_columns=("handoff_rate",),
+                    decimals={"depth_avg": "{:.2f}"},
+                )
+            )
+        if UNATTRIBUTED_NAME in table["name"].to_list():
+            parts.append(
+                note(
+                    "Unattributed: human-only conversations, in which no agent (bot) took part. "
+                    f"Agent rows sum to the {cube.tenant}'s row."
+                )
+            )
+    return "\n".join(parts)
+
+
+ACTIVITY_HEADERS = {
+    "label": "Month",
+    "billable": "Billable",
+    "growth": "Growth",
+    "active_organizations": "Active orgs",
+    "active_agents": "Active agents",
+    "new": "New",
+    "returning": "Returning",
+    "dormant": "Dormant",
+}
+
+
+def activity_table(cube: Cube) -> str:
+    headers = ACTIVITY_HEADERS | {"active_organizations": f"Active {cube.tenants}"}
+    return frame_table(activity(cube).drop("month"), headers, percent_columns=("growth",))
+
+
+def movers_table(cube: Cube, month: str) -> str:
+    headers = {"name": cube.Tenant, "change_pct": "Change %"}
+    return frame_table(movers(cube, month), headers, percent_columns=("change_pct",))
+
+
+def starters_table(cube: Cube, top: int | None = None) -> str:
+    return frame_table(
+        starters(cube), {"name": cube.Tenant}, top=top, rest=f"{cube.tenants} that started"
+    )
+
+
+RECONCILIATION_HEADERS = {
+    "organization": "Organization",
+    "month": "Month",
+    "counted": "Counted",
+    "billed": "Billed",
+    "difference": "Difference",
+    "percent": "Difference %",
+    "status": "Status",
+}
+
+
+def reconciliation_html(
+    frame: pl.DataFrame | None, error: str, tenant: str = "Organization", top: int | None = None
+) -> str:
+    """Counted against billed per organization and month, flagged rows first; or the reason
+    there is no comparison."""
+    if frame is None:
+        return note(f"Reconciliation not done: {error}")
+    order = {"beyond tolerance": 0, "only billed": 1, "only counted": 2, "ok": 3}
+    shown = frame.with_columns(
+        pl.col("status").replace_strict(order).alias("_o"), pl.col("difference").abs().alias("_d")
+    ).sort(["_o", "_d", "month", "organization"], descending=[False, True, False, False])
+    return frame_table(
+        shown.select(list(RECONCILIATION_HEADERS)),
+        RECONCILIATION_HEADERS | {"organization": tenant},
+        percent_columns=("percent",),
+        decimals={"difference": "{:+,.0f}", "billed": "{:,.0f}"},
+        top=top,
+    )
+
+
+def findings(items: list[Finding], top: int | None = None) -> str:
+    """Each data check: its title, its one-sentence finding, and the detail behind it (the
+    largest `top` rows, the rest counted)."""
+    return "".join(
+        f"<h3>{escape(f.title)}</h3>"
+        + note(f.sentence)
+        + frame_table(f.frame, percent_columns=("share",), decimals={"change": "{:+,}"}, top=top)
+        for f in items
+    )

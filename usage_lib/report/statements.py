@@ -1,0 +1,300 @@
+"""Customer statements: for each customer organization, its month and the conversations
+behind the number, in a folder that names no other customer.
+
+The counts come from the month's cube (the pack's numbers); the conversation rows from
+one streamed `find` over the month, written row by row into each customer's CSV and
+XLSX as they arrive, so memory stays flat however large the month is.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, date
+from email.message import EmailMessage
+from html import escape
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from usage_lib.core import rule
+from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube
+from usage_lib.core.db import translate_errors
+from usage_lib.core.periods import months_ending, parse_month
+from usage_lib.core.query import fork_roots
+from usage_lib.core.source import Source, month_cube
+from usage_lib.core.tables import organization_table, platform_table, table_buckets
+from usage_lib.figures.adoption import agent_quality, handoff_rates, month_users
+from usage_lib.present import html
+from usage_lib.present.formats import safe
+from usage_lib.report import store
+from usage_lib.report.smtp import Mailing
+from usage_lib.report.store import Sending
+
+COLUMNS = ["_id", "request_id", "started", "agent_id", "agent", "depth", "handed_off"]
+FIELDS = (
+    "request_id",
+    "createdAt",
+    "attributes.bot_id",
+    "participantsBots",
+    "participantsAgents",
+)  # fmt: skip  (and the profile's tenant, test and depth fields)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "organization"
+
+
+@dataclass(frozen=True)
+class Statement:
+    org_id: str
+    name: str
+    folder: Path
+    conversations: int  # the month's billable conversations (the pack's number)
+    rows: int  # conversation rows written
+
+
+class _Writer:
+    """One customer's conversations.csv and conversations.xlsx, written as rows arrive."""
+
+    def __init__(self, folder: Path, stack: ExitStack) -> None:
+        import xlsxwriter
+
+        folder.mkdir(parents=True, exist_ok=True)
+        handle: TextIO = stack.enter_context(
+            open(folder / "conversations.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        )  # closed by the stack, with the workbook
+        self.csv = csv.writer(handle)
+        self.csv.writerow(COLUMNS)
+        self.book = xlsxwriter.Workbook(
+            str(folder / "conversations.xlsx"),
+            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        stack.callback(self.book.close)
+        self.book.set_properties({"title": "Billable conversations", "author": "usage-report"})
+        self.sheet = self.book.add_worksheet("conversations")
+        for col, name in enumerate(COLUMNS):
+            self.sheet.write_string(0, col, name)
+        self.rows = 0
+
+    def add(self, values: list[Any]) -> None:
+        self.rows += 1
+        self.csv.writerow([safe(v) if isinstance(v, str) else v for v in values])
+        for col, value in enumerate(values):
+            if isinstance(value, str):
+                self.sheet.write_string(self.rows, col, value)  # text, never a formula
+            elif value is not None:
+                self.sheet.write_number(self.rows, col, value)
+
+
+def write_statements(
+    source: Source, month: str, out: Path, org: str | None = None
+) -> list[Statement]:
+    """out/<month>/customers/<slug>-<id>/ for every organization with billable conversations
+    in `month` (or only `org`): statement.html, conversations.csv, conversations.xlsx and a
+    manifest. Each folder is staged and swapped in whole, keeping its record of sendings."""
+    cube = month_cube(source, month)
+    table = platform_table(cube, "month").filter((pl.col("id") != UNASSIGNED) & (pl.col(month) > 0))
+    if org is not None:
+        table = table.filter(pl.col("id") == org.lower())
+    store.clear_stale(out)
+    # Staged beside the packs, not inside out/<month>, which a pack rebuild swaps; each
+    # customer's folder is then swapped in whole under the month's lock.
+    with store.staging(out, f"{month}-customers") as staging:
+        folders = {
+            r["id"]: staging / f"{slug(r['name'])}-{r['id']}" for r in table.iter_rows(named=True)
+        }
+        rows = _write_rows(source, cube, month, org, folders)
+        made = []
+        for history in table.iter_rows(named=True):
+            o, name, staged = history["id"], history["name"], folders[history["id"]]
+            (staged / "statement.html").write_text(
+                statement_html(cube, history, month), encoding="utf-8"
+            )
+            manifest = {
+                "month": month,
+                "organization": {"id": o, "name": name},
+                "conversations": history[month],
+                "rows": rows[o],
+                "data_as_of": cube.read_at.isoformat(),
+            }
+            store.write_manifest(staged, manifest)
+            final = store.publish(staged, out, month, out / month / "customers" / staged.name)
+            made.append(Statement(o, name, final, history[month], rows[o]))
+    return made
+
+
+def _write_rows(
+    source: Source, cube: Cube, month: str, org: str | None, folders: dict[str, Path]
+) -> dict[str, int]:
+    """Stream the month's billable conversations, customer after customer, into each one's
+    files (one customer's files open at a time); rows written per customer."""
+    agents = dict(
+        zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
+    )
+    zone = ZoneInfo(cube.range.timezone)
+    profile = source.config.profile
+    forks = fork_roots(source.db, source.config)
+    rows = dict.fromkeys(folders, 0)
+    customer: str = ""
+    writer: _Writer | None = None
+    stack = ExitStack()
+    with stack:
+        for doc in _conversations(source, cube, month, org, list(folders)):
+            if doc["c"] != customer:
+                stack.close()
+                customer, writer = doc["c"], _Writer(folders[doc["c"]], stack)
+            assert writer is not None
+            agent = rule.agent_of(doc, profile, forks)
+            writer.add(
+                [
+                    str(doc["_id"]),
+                    str(doc.get("request_id") or ""),
+                    doc["createdAt"].replace(tzinfo=UTC).astimezone(zone).isoformat(),
+                    agent,
+                    agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
+                    _depth(doc.get(profile.depth_field)) if profile.has_depth else None,
+                    "yes" if agent and rule.handed_off(doc) else "no",
+                ]
+            )
+            rows[customer] = writer.rows
+    for folder in folders.values():  # a customer the stream did not reach: empty files
+        if not (folder / "conversations.csv").exists():
+            with ExitStack() as empty:
+                _Writer(folder, empty)
+    return rows
+
+
+def _depth(value: Any) -> int | float | None:
+    found = rule.number(value)
+    return int(found) if found is not None and found.is_integer() else found
+
+
+def send_statement(statement: Statement, mailing: Mailing, force: bool = False) -> Sending:
+    """Email one customer its statement, once per month and recipient list
+    (`store.send_once`: recorded in the folder's manifest.json only once sent)."""
+    folder = statement.folder  # out/<month>/customers/<it>
+    month = folder.parents[1].name
+    return store.send_once(
+        folder,
+        folder.parents[2],
+        month,
+        mailing.recipients,
+        lambda: mailing.send(statement_message(statement, month)),
+        force,
+    )
+
+
+def statement_message(statement: Statement, month: str) -> EmailMessage:
+    """The customer's message, not yet addressed: the page, its rows attached."""
+    year, m = parse_month(month, "month")
+    label = date(year, m, 1).strftime("%b %Y")
+    message = EmailMessage()
+    message["Subject"] = (
+        f"Usage statement, {statement.name}, {label}: {statement.conversations:,} billable conversations"
+    )
+    message.set_content(
+        f"Your usage statement for {label}: {statement.conversations:,} billable conversations.\n"
+        "The conversations behind this number are attached as conversations.csv and "
+        "conversations.xlsx.\n"
+    )
+    page = (statement.folder / "statement.html").read_text(encoding="utf-8")
+    message.add_alternative(page, subtype="html")
+    for name, subtype in (
+        ("conversations.csv", "csv"),
+        ("conversations.xlsx", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ):
+        maintype = "text" if subtype == "csv" else "application"
+        data = (statement.folder / name).read_bytes()
+        if maintype == "text":
+            message.add_attachment(data.decode("utf-8"), subtype=subtype, filename=name)
+        else:
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message
+
+
+def _conversations(
+    source: Source, cube: Cube, month: str, org: str | None, customers: list[str]
+) -> Iterator[Any]:
+    """The month's billable conversations of `customers`, by customer (`c`, its normalized
+    id), then oldest first: one aggregation, streamed; its sort spills to disk."""
+    one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
+    config, p = source.config, source.config.profile
+    wanted = [
+        *FIELDS,
+        *([p.depth_field] if p.has_depth else []),
+        *(["participants"] if p.bot_prefix else []),
+    ]
+    keep: dict[str, Any] = {"c": {"$in": customers}}
+    if config.rule.exclude_test_mode:
+        keep["x"] = False
+    pipeline = [
+        {"$match": rule.match(one, config, None if org is None else org.lower())},
+        {
+            "$project": {
+                "c": rule.tenant_expr(f"${p.tenant_field}"),
+                "x": rule.is_test_expr(p),
+                **dict.fromkeys(wanted, 1),
+            }
+        },
+        {"$match": keep},
+        {"$sort": {"c": 1, "createdAt": 1, "_id": 1}},
+    ]
+    with translate_errors(source.db, what=f"the conversations of {month}"):
+        yield from source.db.requests.aggregate(
+            pipeline, maxTimeMS=config.query_timeout_ms, allowDiskUse=True, batchSize=2_000
+        )
+
+
+def statement_html(cube: Cube, history: dict[str, Any], month: str) -> str:
+    """One customer's page, from its row of the platform table: its own numbers only (no
+    other organization, not even the list of excluded ones)."""
+    org_id, name, count = history["id"], history["name"], int(history[month])
+    agents = organization_table(cube, org_id, "month")
+    bks = table_buckets(cube, "month")
+    label = next(b.label for b in bks if b.key == month)
+    counted = (
+        f"Counted: billable conversations ({cube.rule}), by conversation start date, in "
+        f"{cube.range.timezone} time. Data as of {cube.read_at.isoformat()}."
+    )
+    figures = [f"{count:,} billable conversations"]
+    users = month_users(cube)
+    if users:
+        figures.append(f"{users.get((org_id, month), 0):,} end users")
+    rate = handoff_rates(cube, by="org_id").get((org_id, month))
+    if rate is not None:
+        figures.append(f"{rate:.1%} of agent conversations handed to a human")
+    quality = agent_quality(cube, org_id)
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(name)}, {escape(label)}'
+        f'</title></head><body style="{html.FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
+        f"<h1>Usage statement: {escape(name)}, {escape(label)}</h1>"
+        f'<p style="{html.FONT}font-size:13px;color:#444;">{escape(counted)}</p>'
+        f"<h2>{escape('; '.join(figures))}</h2>"
+        "<p>The conversations behind this number are listed in conversations.csv and "
+        "conversations.xlsx beside this page.</p>"
+        f"<h2>The last {len(bks)} months</h2>"
+        f"{html.usage_table(pl.DataFrame([history]), cube, 'month')}"
+        f"<h2>By agent</h2>{html.usage_table(agents, cube, 'month', first='Agent')}"
+        + (
+            html.frame_table(
+                quality,
+                {
+                    "agent": "Agent",
+                    "conversations": "Conversations",
+                    "handoff_rate": "Hand-off rate",
+                    "depth_avg": "Average depth",
+                },  # fmt: skip
+                percent_columns=("handoff_rate",),
+                decimals={"depth_avg": "{:.2f}"},
+            )
+            if "handoffs" in cube.metrics
+            else ""
+        )
+        + "</body></html>"
+    )
