@@ -7,19 +7,26 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from benchmarks.bench import explore_table, run_bench, table
 from usage_lib.paths import write_atomic
 from usage_lib.present.formats import dumps
 
 
+def fail(message: str) -> NoReturn:
+    """Bad input: one line, exit 2 (as usage-report)."""
+    print(f"benchmarks: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def numbers(text: str, flag: str, low: int, high: int) -> tuple[int, ...]:
     try:
         found = tuple(int(x.replace("_", "")) for x in text.split(",") if x.strip())
     except ValueError:
-        sys.exit(f"benchmarks: {flag}: {text!r} is not a comma-separated list of whole numbers")
+        fail(f"{flag}: {text!r} is not a comma-separated list of whole numbers")
     if any(n < low or n > high for n in found):
-        sys.exit(f"benchmarks: {flag}: each must be between {low} and {high}")
+        fail(f"{flag}: each must be between {low} and {high}")
     return found
 
 
@@ -51,12 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = numbers(args.sizes, "--sizes", 1_000, 5_000_000)
     wide = numbers(args.wide, "--wide", 10, 50_000)
     if not sizes and not wide:
-        sys.exit("benchmarks: --sizes and --wide: give at least one size")
+        fail("--sizes and --wide: give at least one size")
     if args.repeat < 1:
-        sys.exit("benchmarks: --repeat: must be 1 or more")
+        fail("--repeat: must be 1 or more")
     out = Path(args.out).absolute() if args.out else None
     if out is not None and not out.parent.is_dir():
-        sys.exit(f"benchmarks: --out: folder {out.parent} does not exist")
+        fail(f"--out: folder {out.parent} does not exist")
     started = time.perf_counter()
     records = run_bench(
         sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True), wide=wide

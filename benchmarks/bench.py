@@ -251,7 +251,6 @@ def child_pack(uri: str) -> dict[str, Any]:
     """The whole pack in this process (its notebooks run in kernels of their own)."""
     from usage_lib.core.source import Source
     from usage_lib.report.job import make_pack
-    from usage_lib.report.mail import PREVIEW_FROM, PREVIEW_TO
 
     wire = Wire()
     monitoring.register(wire)
@@ -264,8 +263,6 @@ def child_pack(uri: str) -> dict[str, Any]:
             month_key(f"{MONTH[0]:04d}-{MONTH[1]:02d}"),
             Path(out),
             report_notebooks(),
-            PREVIEW_FROM,
-            [PREVIEW_TO],
             progress=False,
         )
         wall = time.perf_counter() - started

@@ -49,5 +49,7 @@ def test_users_keys_cover_rows_and_totals_per_bucket_and_range() -> None:
         {"t": "u", "o": None, "a": None, "b": None, "u": "$u"},  # all, the whole range
     ]
     assert none == []
-    assert {"$eq": ["$x", False]} in billable["$and"]  # test conversations are not billable
-    assert {"$not": [{"$in": ["$o", ["a" * 24]]}]} in billable["$and"]  # nor excluded ones
+    has_user, billed = billable["$and"]
+    assert has_user == {"$ne": ["$u", ""]}  # a conversation with no end user counts none
+    assert {"$eq": ["$x", False]} in billed["$and"]  # test conversations are not billable
+    assert {"$not": [{"$in": ["$o", ["a" * 24]]}]} in billed["$and"]  # nor excluded ones

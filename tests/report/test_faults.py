@@ -95,7 +95,7 @@ def test_relative_out_rebuilt_twice_keeps_the_statements_and_their_record(
     customer = next(p for p in (out / MONTH / "customers").iterdir() if p.is_dir())
     sent = {"message_id": "<1@x>", "recipients": ["a@x.com"], "sent_at": "t", "subject": "s"}
     with pack.lock(out, MONTH):
-        pack.record_sent(customer, sent)
+        pack.write_manifest(customer, {**pack.read_manifest(customer), "sent": [sent]})
     generated = complete_pack(out / MONTH)
     relative = os.path.relpath(out, tmp_path)
     for _ in range(2):

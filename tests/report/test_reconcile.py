@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from data import ROOT
 from pymongo import MongoClient
 
 from usage_lib.core.config import Reconcile, load_config
@@ -18,7 +19,7 @@ from usage_lib.report.job import make_pack
 from usage_lib.report.reconcile import compare, read_billed
 
 A, B, C, D = ("a" * 24, "b" * 24, "c" * 24, "d" * 24)
-ROOT = Path(__file__).resolve().parent.parent
+
 PUBLISHED = {
     "months": ["2026-09", "2026-10"],
     "organizations": {

@@ -37,7 +37,7 @@ def test_staging_is_removed_whatever_happens(tmp_path: Path) -> None:
 
 def test_publish_replaces_the_pack_and_keeps_the_sent_record(tmp_path: Path) -> None:
     first = pack.publish(stage(tmp_path, "2026-10", "one"), tmp_path, "2026-10")
-    pack.record_sent(first, SENT)
+    pack.write_manifest(first, {**pack.read_manifest(first), "sent": [SENT]})
     second = pack.publish(stage(tmp_path, "2026-10", "two"), tmp_path, "2026-10")
     manifest = pack.read_manifest(second)
     assert manifest["marker"] == "two" and manifest["sent"] == [SENT]

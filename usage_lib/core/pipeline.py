@@ -103,9 +103,7 @@ def pipeline(
         for b in ((bucket, None) if users.totals else (bucket,))
     ]
     counts = {"$and": [{"$ne": ["$u", rule.NONE]}, rule.billable_expr(config, "$o", "$x")]}
-    fan_out = {
-        "$concatArrays": [[{"t": "c", **cube_key}], {"$cond": [counts, user_keys, []]}]
-    }
+    fan_out = {"$concatArrays": [[{"t": "c", **cube_key}], {"$cond": [counts, user_keys, []]}]}
     return [
         *stages,
         {"$project": {"k": fan_out, **{name: 1 for name in sums}}},

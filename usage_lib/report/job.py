@@ -60,6 +60,15 @@ class Pack:
         return self.path / store.eml_name(self.month)
 
 
+def _preview(message: EmailMessage, source: Source) -> EmailMessage:
+    """The month's message as the pack keeps it (`usage-report-<M>.eml`, to open in any mail
+    client): addressed as the config's [email] would send it, when it says."""
+    config = source.config
+    if config.email_from and config.email_to:
+        return addressed(message, config.email_from, config.email_to)
+    return message
+
+
 def open_pack(folder: Path) -> Pack:
     """The pack on disk, read back: its manifest and its month's message."""
     manifest = store.read_manifest(folder)
@@ -150,7 +159,7 @@ def make_pack(
             letter = Letter(store.zip_name(month), tuple(p.title for p in pages), __version__)
             attachment = store.pages_zip(staging, month, [*manifest["pages"], *tables])
             message = compose(digest, letter, attachment)
-            write_atomic(staging / store.eml_name(month), bytes(message))
+            write_atomic(staging / store.eml_name(month), bytes(_preview(message, source)))
             final = store.publish(staging, out, month)
     except OSError as exc:  # a full disk, a folder gone underneath: nothing was published
         raise ReportError(
