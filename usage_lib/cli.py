@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the commands import what they use, so that --help starts fa
     from usage_lib.core.source import Source
     from usage_lib.report.job import Pack
     from usage_lib.report.smtp import Mailing
+    from usage_lib.report.store import Sending
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_DATABASE, EXIT_MAIL = 0, 1, 2, 3, 4
 
@@ -292,20 +293,25 @@ def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) 
     return pack
 
 
+def _sending(done: Sending, recipients: Sequence[str]) -> str:
+    """What a sending did, in one line (the pack's, a day's alerts)."""
+    r, to = done.record, ", ".join(recipients)
+    if done.status == "dry run":
+        return f"Dry run: wrote {r['eml']} (to {to}); sent nothing."
+    if done.status == "already sent":
+        return (
+            f"Already sent on {r['sent_at']} to {', '.join(r['recipients'])} "
+            f"(Message-ID {r['message_id']}); sent nothing. Use --force to send it again."
+        )
+    return f'Sent "{r["subject"]}" to {to} (Message-ID {r["message_id"]}).'
+
+
 def _send(args: argparse.Namespace, pack: Pack, mailing: Mailing) -> int:
     from usage_lib.report.job import send_pack
 
     done = send_pack(pack, mailing, getattr(args, "force", False), getattr(args, "dry_run", False))
-    r, to = done.record, ", ".join(mailing.recipients)
-    if done.status == "dry run":
-        print(f"Dry run: wrote {r['eml']} (to {to}); sent nothing.")
-    elif done.status == "already sent":
-        print(
-            f"Already sent on {r['sent_at']} to {', '.join(r['recipients'])} "
-            f"(Message-ID {r['message_id']}); sent nothing. Use --force to send it again."
-        )
-    elif not args.quiet:
-        print(f'Sent "{r["subject"]}" to {to} (Message-ID {r["message_id"]}).')
+    if done.status != "sent" or not args.quiet:
+        print(_sending(done, mailing.recipients))
     return EXIT_OK
 
 
@@ -419,6 +425,115 @@ def statements(args: argparse.Namespace) -> int:
         if done.status == "already sent" or not args.quiet:
             r = done.record
             print(f"  {done.status} to {', '.join(r['recipients'])} ({r['sent_at']})")
+    return EXIT_OK
+
+
+def alerts_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="today: the days watched are the [alerts] days complete days before it "
+        "(default: today in the report's zone)",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--email",
+        action="store_true",
+        help="send the alerts to [alerts] to (else [email] to) when there is any, once per day",
+    )
+    p.add_argument("--to", nargs="+", action="extend", metavar="ADDR", help="recipients instead")
+    p.add_argument("--force", action="store_true", help="send even if this day's alerts went")
+    p.add_argument("--dry-run", action="store_true", help="write the .eml; send nothing")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where the record of sendings goes, in alerts/<day>/ (default: as for run)",
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing when there is no alert")
+
+
+@command(
+    "alerts",
+    "the daily watch: tenants and agents gone silent, dropping or spiking, tests surging",
+    alerts_flags,
+    source_flags,
+)
+def alerts(args: argparse.Namespace) -> int:
+    from usage_lib.core.periods import parse_date, today_in
+    from usage_lib.present.formats import dumps
+    from usage_lib.present.watch import watched_text
+    from usage_lib.report.alerts import send_alerts, watch
+    from usage_lib.report.smtp import mailing
+
+    config = _config(args)
+    as_of = parse_date(args.as_of, "as_of") if args.as_of else today_in(config.timezone)
+    if args.force and not args.email:
+        raise ConfigError("--force", "goes with --email")
+    mail = None
+    if args.email or args.dry_run:  # checked before any work is done
+        out = _out(args)
+        mail = mailing(config, args.to or config.alerts.to, args.dry_run)
+    watched = watch(_source(args, config), as_of)
+    found = watched.alerts
+    if args.format == "json":
+        sys.stdout.write(dumps(found.to_json()))
+    elif found.frame.height or not args.quiet:
+        for line in found.lines(config.test_word) or ["No alerts."]:
+            print(line)
+        print(watched_text(found, config.test_word))
+        print(watched.month.sentence())
+    if mail is None:
+        return EXIT_OK
+    done = send_alerts(watched, mail, out, args.force, args.dry_run)
+    if done is None:
+        if not args.quiet:
+            print("No alerts: nothing sent.", file=sys.stderr)
+    elif done.status != "sent" or not args.quiet:
+        print(_sending(done, mail.recipients), file=sys.stderr)
+    return EXIT_OK
+
+
+def explain_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--month", default="last", metavar="YYYY-MM", help="the month (default: the last full one)"
+    )
+    p.add_argument("--start", metavar="YYYY-MM-DD", help="a range instead of a month")
+    p.add_argument("--end", metavar="YYYY-MM-DD")
+    p.add_argument("--org", metavar="ID", help="one organization (or project); default: every one")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+@command(
+    "explain",
+    "every number step by step: from the conversations started to the billable ones",
+    explain_flags,
+    source_flags,
+)
+def explain(args: argparse.Namespace) -> int:
+    from usage_lib.core.config import check_object_id
+    from usage_lib.core.explain import explain
+    from usage_lib.core.periods import DateRange, month_key, months_ending, parse_date, parse_month
+    from usage_lib.present.formats import dumps
+
+    config = _config(args)
+    if bool(args.start) != bool(args.end):
+        raise ConfigError("--start/--end", "give both, or --month")
+    if args.start:
+        rng = DateRange(
+            parse_date(args.start, "start"), parse_date(args.end, "end"), config.timezone
+        )
+        month = None
+    else:
+        month = month_key(args.month)
+        rng = months_ending(*parse_month(month, "month"), 1, config.timezone)
+    org = check_object_id(args.org, "org") if args.org else None
+    found = explain(_source(args, config, month).db, rng, config, org)
+    if org is not None and not found.tenants:
+        raise ConfigError("org", f"{org} has no conversations in {rng.describe()}")
+    if args.format == "json":
+        sys.stdout.write(dumps(found.to_json()))
+    else:
+        print("\n".join(found.lines()).rstrip())
     return EXIT_OK
 
 

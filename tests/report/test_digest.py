@@ -23,6 +23,17 @@ def test_figures_are_the_table_totals_and_the_headline() -> None:
     assert d.headline.billable == 75 and d.headline.previous == 40
     assert d.headline.new_organizations == ("Beta",)
     assert d.figures() == {
+        "bridge": {  # Alpha 40 -> 60, Beta new with 15
+            "before": 40,
+            "after": 75,
+            "parts": {
+                "new": {"tenants": 1, "change": 15},
+                "lost": {"tenants": 0, "change": 0},
+                "growth": {"tenants": 1, "change": 20},
+                "decline": {"tenants": 0, "change": 0},
+            },
+        },
+        "alerts": None,  # no month watch given
         "rows": {"cube": 3, "organizations": 2},
         "billable": {"month": 75, "by_month": {"2026-01": 40, "2026-02": 75}, "total": 115},
     }

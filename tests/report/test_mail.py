@@ -10,7 +10,6 @@ import shutil
 import ssl
 import subprocess
 import zipfile
-from collections.abc import Iterator
 from datetime import date
 from email import policy
 from email.message import EmailMessage
@@ -19,9 +18,8 @@ from typing import Any
 
 import oracle
 import pytest
-import trustme
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from mailbox_server import SMTP_PASSWORD, Mailbox
 from support import BIN, PASSWORD
 
 from usage_lib.demo.server import free_port
@@ -29,80 +27,7 @@ from usage_lib.errors import ConfigError
 from usage_lib.paths import EXAMPLE_CONFIG
 from usage_lib.report.smtp import Smtp
 
-SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-PW-9f3k"
 CONFIG_TO = ["leadership@example.com"]  # usage.example.toml's [email] to
-
-
-class Mailbox:
-    """Delivers every accepted message into a list; refuses RCPT to nobody@."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 <nobody>: no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-        )
-        return "250 Message accepted"
-
-
-def _login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        SMTP_USER.encode(),
-        SMTP_PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
-    """A private CA and a certificate for 127.0.0.1; the client trusts the CA via SSL_CERT_FILE."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    return context, ca_file
-
-
-@pytest.fixture
-def smtp(tls: tuple[ssl.SSLContext, Path]) -> Iterator[tuple[Mailbox, dict[str, str]]]:
-    """STARTTLS required, then AUTH; yields the mailbox and the sender's SMTP environment."""
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(
-        box,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=tls[0],
-        require_starttls=True,
-        authenticator=_login,
-        auth_required=True,
-    )
-    controller.start()
-    try:
-        yield (
-            box,
-            {
-                "USAGE_SMTP_HOST": "127.0.0.1",
-                "USAGE_SMTP_PORT": str(port),
-                "USAGE_SMTP_SECURITY": "starttls",
-                "USAGE_SMTP_USER": SMTP_USER,
-                "USAGE_SMTP_PASSWORD": SMTP_PASSWORD,
-                "SSL_CERT_FILE": str(tls[1]),
-            },
-        )
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -8,5 +8,6 @@ cube (tenant x agent x day, one aggregation over `requests`) and every table cut
 - `metrics`: the four metrics and what the pass reads for them;
 - `pipeline`, `query`, `cube`: the pass as data, running it, the cube it makes;
 - `db`: the MongoDB client and its errors; `source`: a database with its settings;
-- `tables`: platform, organization and agent tables of any metric; `indexes`: the advisor.
+- `tables`: platform, organization and agent tables of any metric; `indexes`: the advisor;
+- `activity`: what started, day by day, for the daily watch (the same pass, every status).
 """

@@ -66,6 +66,16 @@ class Reconcile:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """[alerts]: the daily watch (`usage-report alerts`)."""
+
+    days: int = 3  # the complete days watched, before the as-of day
+    weeks: int = 8  # the baseline: the same weekdays of this many weeks before
+    min_daily: int = 5  # a series is judged when it usually has at least this many a day
+    to: tuple[str, ...] = ()  # recipients; empty: [email] to
+
+
+@dataclass(frozen=True)
 class Config:
     rule: BillingRule = BillingRule()
     exclusions: tuple[Exclusion, ...] = ()
@@ -83,6 +93,7 @@ class Config:
     customers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # org id -> recipients
     profile: Profile = Profile()  # how the deployment stores conversations ([source])
     query_timeout_s: int = 300  # [source] query_timeout_s: maxTimeMS of the pass
+    alerts: Alerts = Alerts()
 
     @property
     def query_timeout_ms(self) -> int:
@@ -115,6 +126,7 @@ _ALLOWED: dict[str, set[str]] = {
     },
     "report": {"timezone", "months", "jobs", "explore_months", "top"},
     "email": {"from", "to"},
+    "alerts": {"days", "weeks", "min_daily", "to"},
     "exclude": {"id", "name", "reason"},
     "customer": {"id", "to"},
     "reconcile": {
@@ -169,6 +181,15 @@ def _typed(table: dict[str, Any], key: str, kind: type, section: str, default: A
     return value
 
 
+def _between(
+    table: dict[str, Any], key: str, section: str, default: int, low: int, high: int
+) -> int:
+    value: int = _typed(table, key, int, section, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{section}.{key}", f"must be between {low} and {high}, got {value}")
+    return value
+
+
 def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     """Validate the parsed TOML; every error names the offending key."""
     for key in data:
@@ -177,8 +198,8 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         if key not in _ALLOWED:
             raise ConfigError(
                 key,
-                "unknown section (allowed: source, billing, exclude, report, email, reconcile, "
-                "customer)",
+                "unknown section (allowed: source, billing, exclude, report, email, alerts, "
+                "reconcile, customer)",
             )
     billing = data.get("billing", {})
     report = data.get("report", {})
@@ -221,17 +242,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError("exclude", "the same organization id is listed twice")
 
     timezone = check_timezone(_typed(report, "timezone", str, "report", "UTC"), "report.timezone")
-    months = _typed(report, "months", int, "report", 6)
-    if not 1 <= months <= 36:
-        raise ConfigError("report.months", f"must be between 1 and 36, got {months}")
+    months = _between(report, "months", "report", 6, 1, 36)
     jobs = _typed(report, "jobs", int, "report", 0)
     if jobs < 0:
         raise ConfigError("report.jobs", f"must be 0 (one per core) or more, got {jobs}")
-    explore_months = _typed(report, "explore_months", int, "report", 13)
-    if not 1 <= explore_months <= 35:
-        raise ConfigError(
-            "report.explore_months", f"must be between 1 and 35, got {explore_months}"
-        )
+    explore_months = _between(report, "explore_months", "report", 13, 1, 35)
     top = _typed(report, "top", int, "report", 50)
     if not 5 <= top <= 5_000:
         raise ConfigError("report.top", f"must be between 5 and 5000, got {top}")
@@ -258,7 +273,23 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         customers=_customers(data.get("customer", [])),
         profile=profile,
         query_timeout_s=timeout,
+        alerts=_alerts(data.get("alerts", {})),
     )
+
+
+def _alerts(table: Any) -> Alerts:
+    if not isinstance(table, dict):
+        raise ConfigError("alerts", "expected a table [alerts]")
+    _check_keys(table, "alerts")
+    days = _between(table, "days", "alerts", 3, 1, 7)
+    weeks = _between(table, "weeks", "alerts", 8, 3, 26)
+    min_daily = _typed(table, "min_daily", int, "alerts", 5)
+    if min_daily < 1:
+        raise ConfigError("alerts.min_daily", f"must be 1 or more, got {min_daily}")
+    to = _typed(table, "to", list, "alerts", [])
+    if any(not isinstance(a, str) or "@" not in a for a in to):
+        raise ConfigError("alerts.to", f"expected a list of email addresses, got {to!r}")
+    return Alerts(days, weeks, min_daily, tuple(to))
 
 
 def _rule(billing: dict[str, Any], profile: Profile) -> BillingRule:

@@ -10,6 +10,9 @@ filter without a fetch to reject shallow conversations.
 A tenant's own table (`--scope org`, a customer's statement) matches its tenant by
 equality too (the ObjectId and the hex string in either case: three points), so the second
 index puts the tenant first: it reads that tenant's conversations only.
+
+The daily watch (`usage-report alerts`, the pack's month alerts) reads every status and
+depth of its days, so the third index is the window alone: `createdAt`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from usage_lib.core.db import translate_errors
 
 INDEX_NAME = "usage_report_match"
 TENANT_INDEX_NAME = "usage_report_tenant"
+WATCH_INDEX_NAME = "usage_report_started"
 Keys = list[tuple[str, int]]
 
 
@@ -40,6 +44,11 @@ def recommended(config: Config) -> Keys:
 def tenant_keys(config: Config) -> Keys:
     """The tenant, then the window index's keys."""
     return [(config.profile.tenant_field, 1), *recommended(config)]
+
+
+def watch_keys(config: Config) -> Keys:
+    """What the watch's `$match` needs: the window (any status, any depth)."""
+    return [("createdAt", 1)]
 
 
 def find_equivalent(db: Database, keys: Keys) -> str | None:
@@ -98,12 +107,21 @@ def create(db: Database, keys: Keys, name: str = INDEX_NAME) -> str:
 
 
 def advise(db: Database, config: Config, build: bool, say: Callable[[str], None]) -> None:
-    """`usage-report indexes`: say which of the two indexes are there, and with `build`
+    """`usage-report indexes`: say which of the three indexes are there, and with `build`
     create the missing ones, saying so before each write."""
     wanted = [
         (INDEX_NAME, recommended(config), describe(recommended(config))),
         (TENANT_INDEX_NAME, tenant_keys(config), describe_tenant(tenant_keys(config))),
     ]
+    if watch_keys(config) != recommended(config):
+        wanted.append(
+            (
+                WATCH_INDEX_NAME,
+                watch_keys(config),
+                f"The daily watch (usage-report alerts) is served by {spec(watch_keys(config))}: "
+                "it reads every status and depth of its days.",
+            )
+        )
     missing = []
     for name, keys, words in wanted:
         say(words)

@@ -9,7 +9,7 @@ from typing import Any
 
 from usage_lib.core import rule
 from usage_lib.core.buckets import truncated
-from usage_lib.core.config import Config
+from usage_lib.core.config import BillingRule, Config
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Grain
 from usage_lib.core.metrics import COUNT_ONLY, Reading
 from usage_lib.core.periods import DateRange
@@ -27,11 +27,14 @@ def pipeline(
     reading: Reading = COUNT_ONLY,
     forks: Mapping[str, str] | None = None,
     agent: str | None = None,
+    counted: BillingRule | None = None,
 ) -> list[dict[str, Any]]:
     """The pass, bounded whatever the data's size: every stage is a `$match`, a `$group`
     (which MongoDB spills to disk and splits across shards), a `$project` or an `$unwind`
     of a fixed handful of keys; no `$facet`, `$push` or array that grows with the data, and
-    every document it returns is one small row.
+    every document it returns is one small row. With `counted` (a rule whose status and
+    depth conditions the `$match` of `config` does not apply: the alerts' watch), each row
+    also sums `c`, the conversations that rule counts.
 
     1. `$match` the rule's conversations (of one tenant, or one agent, when asked).
     2. `$group` on the stored forms: tenant, agent evidence, the local day (or month), the
@@ -58,6 +61,8 @@ def pipeline(
             if config.rule.min_depth == 0:  # else every matched conversation has a depth
                 sums["dn"] = {"$sum": {"$cond": [rule.depth_known_expr(profile), 1, 0]}}
         sums["h"] = {"$sum": {"$cond": [rule.handoff_expr(), 1, 0]}}
+    if counted is not None:
+        sums["c"] = {"$sum": {"$cond": [rule.counted_expr(counted, profile), 1, 0]}}
     users = reading.users
     if users is not None:
         key["u"] = "$requester"

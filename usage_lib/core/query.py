@@ -129,21 +129,27 @@ def _documents(
         yield str(doc["_id"]).lower(), doc
 
 
+def lookup_tenant_names(db: Database, ids: list[str], profile: Profile = CUSTOM) -> dict[str, str]:
+    """Tenant id -> its name (the id itself when it has none); one batched query."""
+    org_ids = [i for i in ids if i != UNASSIGNED]
+    with translate_errors(db, what="the look-up of names"):
+        found = {
+            key: doc.get("name")
+            for key, doc in _documents(db[profile.tenant_names], org_ids, {"name": 1})
+        }
+    return {i: str(found.get(i) or i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
+
+
 def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -> pl.DataFrame:
     """Add org_name, agent_name and agent_exists: one batched query per collection.
 
     Requests hold bot ids as strings while `faq_kbs._id` is an ObjectId; a bot
     that was deleted keeps its id as its name and is flagged.
     """
-    org_ids = sorted(set(frame["org_id"].to_list()) - {UNASSIGNED})
+    org_names = lookup_tenant_names(db, sorted(set(frame["org_id"].to_list())), profile)
     agent_ids = sorted(set(frame["agent_id"].to_list()) - {UNATTRIBUTED})
     with translate_errors(db, what="the look-up of names"):
-        orgs = {
-            key: doc.get("name")
-            for key, doc in _documents(db[profile.tenant_names], org_ids, {"name": 1})
-        }
         bots = dict(_documents(db.faq_kbs, agent_ids, {"name": 1, "trashed": 1}))
-    org_names = {i: str(orgs.get(i) or i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
     agent_names = {i: str((bots.get(i.lower()) or {}).get("name") or i) for i in agent_ids}
     agent_names[UNATTRIBUTED] = UNATTRIBUTED_NAME
     exists = {i: i.lower() in bots and not bots[i.lower()].get("trashed") for i in agent_ids}

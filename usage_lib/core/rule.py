@@ -28,7 +28,7 @@ from typing import Any
 
 from bson import Decimal128, ObjectId
 
-from usage_lib.core.config import Config
+from usage_lib.core.config import BillingRule, Config
 from usage_lib.core.periods import DateRange
 from usage_lib.core.profiles import Profile
 
@@ -65,6 +65,58 @@ def match(
     if agent is not None:
         found.update(agent.match(profile))
     return found
+
+
+def _status_counted(rule: BillingRule) -> Expr:
+    return {"$in": ["$status", list(rule.statuses or ())]}
+
+
+def _depth_counted(rule: BillingRule, profile: Profile) -> Expr:
+    depth = f"${profile.depth_field}"
+    return {"$and": [{"$isNumber": depth}, {"$gte": [depth, rule.min_depth]}]}
+
+
+def counted_expr(rule: BillingRule, profile: Profile) -> Expr:
+    """The `$match`'s status and depth conditions as an expression, with the same meaning for
+    every stored form (equal numbers of any type, never an array or a string; a depth is a
+    number, not a bool), for a pass that reads every status and depth."""
+    conditions: list[Expr] = []
+    if rule.statuses is not None:
+        conditions.append(_status_counted(rule))
+    if rule.min_depth > 0:
+        conditions.append(_depth_counted(rule, profile))
+    return {"$and": conditions} if conditions else True
+
+
+PASSED = "passed"  # no step of the `$match` or the test flag leaves the conversation out
+
+
+def _holds(value: Expr, values: list[Any]) -> Expr:
+    """What a query's `$ne`/`$nin` leaves out: the value is one of `values`, or an array that
+    holds one."""
+    inside = {"$gt": [{"$size": {"$setIntersection": [value, values]}}, 0]}
+    return {"$or": [{"$in": [value, values]}, {"$and": [{"$isArray": value}, inside]}]}
+
+
+def left_out_expr(config: Config) -> Expr:
+    """The first step of the rule that leaves a conversation (of the range) out: preflight,
+    channel, test, status, depth, each as the `$match` and the test flag read it; PASSED when
+    none does (an excluded tenant is left out next, on the normalized tenant)."""
+    r, profile = config.rule, config.profile
+    branches: list[Expr] = []
+    if r.exclude_preflight:
+        branches.append({"case": _holds("$preflight", [True]), "then": "preflight"})
+    if r.exclude_channels:
+        branches.append(
+            {"case": _holds("$channel.name", list(r.exclude_channels)), "then": "channel"}
+        )
+    if r.exclude_test_mode:
+        branches.append({"case": is_test_expr(profile), "then": "test"})
+    if r.statuses is not None:
+        branches.append({"case": {"$not": [_status_counted(r)]}, "then": "status"})
+    if r.min_depth > 0:
+        branches.append({"case": {"$not": [_depth_counted(r, profile)]}, "then": "depth"})
+    return {"$switch": {"branches": branches, "default": PASSED}} if branches else PASSED
 
 
 def tenant_match(field: str, tenant: str) -> dict[str, Any]:

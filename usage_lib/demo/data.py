@@ -5,8 +5,10 @@ organizations plus internal/demo ones, monthly billable totals growing from
 ~4.7k to ~12k, one customer spiking in one month, customers starting
 mid-period, a misconfigured widget (a month all test mode), hand-offs to
 humans that empty `participantsBots`, deleted bots, string organization ids in
-older data and requests with no organization. The data covers the 6 months
-ending with `last_month`, plus the month before and the month after.
+older data and requests with no organization; for the daily watch, a customer whose widget
+breaks on the 27th of the last month and one with a 3-day campaign early in the month after.
+The data covers the 6 months ending with `last_month`, plus the month before and the first
+20 days of the month after.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bson import ObjectId
 
 from usage_lib.core.periods import add_months
 
-GENERATOR_VERSION = 2  # 2: returning end users, a skewed depth
+GENERATOR_VERSION = 3  # 2: returning end users, a skewed depth; 3: a silence and a spike
 NOMINAL_SIZE = 148_000  # requests in the 6-month window that the profiles produce at scale 1
 DEFAULT_SIZE = 140_000  # requests in the 6-month window of the demo database
 
@@ -102,6 +104,11 @@ TRASHED_BOTS = {"Summit Campus Bot"}
 STRING_ID_ORGS = {"Helios Travel", "Meridian Bank"}  # older requests store the id as a string
 LEGACY_PARTICIPANTS_ORGS = {"Lumen Energy"}  # older requests lack attributes.bot_id
 NO_ORG_MONTHLY = 25  # billable requests per month with no organization at all
+SILENT_ORG = "Brightside Insurance"  # its widget breaks on day SILENT_FROM of the last month
+SILENT_FROM = 27
+SPIKE_ORG = "Pinecrest Realty"  # a campaign: SPIKE_DAILY more a day on days 2-4 of the month after
+SPIKE_DAILY = 200
+CURRENT_DAYS = 20  # the month after the last one holds its first 20 days
 
 
 class _People:
@@ -189,10 +196,12 @@ def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 
         start = datetime(year, month, 1)
         end = datetime(*add_months(year, month, 1), 1)
         seconds = int((end - start).total_seconds())
-        if m == 6:
-            seconds = 20 * 86400  # the current month, still in progress
+        share = 1.0
+        if m == 6:  # the current month, still in progress, at the same daily rate
+            share = CURRENT_DAYS * 86400 / seconds
+            seconds = CURRENT_DAYS * 86400
         for profile in PROFILES:
-            billable = round(profile.monthly[m + 1] * scale)
+            billable = round(profile.monthly[m + 1] * scale * share)
             test_month = profile.name == TEST_MODE_ORG and m == TEST_MODE_MONTH
             for _ in range(billable):
                 when = start + timedelta(seconds=rng.randrange(seconds))
@@ -222,8 +231,39 @@ def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 
             else:
                 doc["id_organization"] = None
             requests.append(doc)
+    requests = _planted(requests, last_month, people, org_bots, org_ids, scale, seed)
     requests.sort(key=lambda d: d["createdAt"])
     return DemoData(organizations, faq_kbs, requests, exclusions)
+
+
+def _planted(
+    requests: list[dict[str, Any]],
+    last_month: tuple[int, int],
+    people: _People,
+    org_bots: dict[str, list[tuple[str, str]]],
+    org_ids: dict[str, ObjectId],
+    scale: float,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """What the daily watch should find (`usage-report alerts`): SILENT_ORG's conversations
+    stop on day SILENT_FROM of the last month, and SPIKE_ORG has a campaign on days 2 to 4 of
+    the month after. Drawn from generators of their own: the rest of the data is as before."""
+    silent_id = org_ids[SILENT_ORG]
+    broken = datetime(*last_month, SILENT_FROM)
+    kept = [
+        d
+        for d in requests
+        if not (d["createdAt"] >= broken and d.get("id_organization") == silent_id)
+    ]
+    rng = random.Random(seed + 3)
+    spike = next(p for p in PROFILES if p.name == SPIKE_ORG)
+    campaign = datetime(*add_months(*last_month, 1), 2)
+    for day in range(3):
+        for _ in range(round(SPIKE_DAILY * scale)):
+            when = campaign + timedelta(days=day, seconds=rng.randrange(86400))
+            billable = rng.random() < 0.45
+            kept.append(_request(rng, people, when, spike, org_bots, org_ids, 6, billable))
+    return kept
 
 
 def _noise_count(rng: random.Random) -> int:

@@ -31,6 +31,7 @@ from usage_lib.figures.checks import Finding, reconciled
 from usage_lib.paths import write_atomic
 from usage_lib.present.formats import pack_tables
 from usage_lib.report import store
+from usage_lib.report.alerts import month_watch
 from usage_lib.report.digest import Digest
 from usage_lib.report.mail import Letter, addressed, compose, parse
 from usage_lib.report.pages import index_page
@@ -102,6 +103,10 @@ def make_pack(
             data_s = time.perf_counter() - started
             log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
             compared = _compare(source, cube, out, staging)
+            t0 = time.perf_counter()
+            alerts = month_watch(source, month)  # a second pass: what started, by day
+            watch_s = time.perf_counter() - t0
+            log(f"Watched the month's days: {alerts.height} alerts in {watch_s:.1f} s")
             tables = [f"tables/{n}" for n in pack_tables(cube, staging / "tables")]
             parameters = {
                 "month": month,
@@ -129,7 +134,7 @@ def make_pack(
                 ) from None
             notebooks_s = time.perf_counter() - t0
 
-            digest = Digest.of(cube, month, compared.restated, compared.reconciliation)
+            digest = Digest.of(cube, month, compared.restated, compared.reconciliation, alerts)
             links = [(p.html, p.title) for p in pages]
             index = index_page(digest, links, tables)
             (staging / "index.html").write_text(index, encoding="utf-8")
@@ -144,6 +149,7 @@ def make_pack(
                 "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
                 "source": "embedded demo database" if source.demo else "configured database",
                 "data_pass_s": round(data_s, 2),
+                "watch_pass_s": round(watch_s, 2),
                 "notebooks_s": round(notebooks_s, 2),
                 "jobs": jobs,
                 "notebooks": {

@@ -24,6 +24,12 @@ from usage_lib.figures.adoption import Headline
 from usage_lib.figures.checks import listed
 from usage_lib.present.formats import table_text
 from usage_lib.present.html import FONT, counted_line, counted_text, headline_cards, usage_table
+from usage_lib.present.watch import (
+    bridge_html,
+    bridge_text,
+    month_alerts_html,
+    month_alerts_text,
+)
 from usage_lib.report.digest import TOP_ORGANIZATIONS, Digest
 
 CHART_CID = "trend-chart"
@@ -74,6 +80,8 @@ def html_body(d: Digest, letter: Letter) -> str:
         f'<h1 style="{FONT}font-size:22px;margin:0 0 4px 0;">Usage report, {escape(h.label)}</h1>'
         f"{counted_line(d.cube)}"
         f"{headline_cards(h, per_row=2)}"
+        f"{bridge_html(d.bridge)}"
+        f"{'' if d.alerts is None else month_alerts_html(d.alerts, d.cube.tenants)}"
         f"<h2 {h2}>Billable conversations by {d.cube.tenant}</h2>"
         f'<div style="overflow-x:auto;">{usage_table(table, d.cube, "month")}</div>'
         f"<h2 {h2}>Trend</h2>"
@@ -110,6 +118,8 @@ def text_body(d: Digest, letter: Letter) -> str:
             else []
         ),
         "",
+        *bridge_text(d.bridge),
+        *([] if d.alerts is None else month_alerts_text(d.alerts, d.cube.tenants)),
         table_text(
             top_rows(d.table, TOP_ORGANIZATIONS, f"All other {d.cube.tenants}"),
             table_buckets(d.cube, "month"),

@@ -1,0 +1,83 @@
+"""What started, day by day: the pass the alerts watch. Billable counts of the last days are
+still growing (a conversation is counted once it is closed, and idle ones close days later),
+so the watch reads every conversation started, whatever its status and depth, and counts the
+billable ones beside it for the month so far.
+
+It is the reports' pass (`pipeline`) with the rule's status and depth conditions moved from
+the `$match` into a per-row sum: one aggregation, bounded the same way, streamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from pymongo.database import Database
+
+from usage_lib.core import rule
+from usage_lib.core.config import Config
+from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED
+from usage_lib.core.db import translate_errors
+from usage_lib.core.periods import DateRange
+from usage_lib.core.pipeline import pipeline
+from usage_lib.core.query import fork_roots, lookup_names
+
+SCHEMA = {
+    "org_id": pl.String,
+    "agent_id": pl.String,
+    "day": pl.Date,
+    "started": pl.Int64,  # not a test, any status and depth
+    "test": pl.Int64,  # tests (or drafts), any status and depth
+    "billable": pl.Int64,  # what the billing rule counts
+}
+
+
+def started(config: Config) -> Config:
+    """The config whose rule reads what started: any status, any depth; the rest as set."""
+    return replace(config, rule=replace(config.rule, statuses=None, min_depth=0))
+
+
+def activity_pipeline(
+    rng: DateRange, config: Config, forks: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    return pipeline(rng, started(config), "day", forks=forks, counted=config.rule)
+
+
+def query_activity(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+    """Per tenant, agent and local day of `rng`: conversations started (tests apart) and the
+    billable ones, with names; excluded tenants left out."""
+    forks = fork_roots(db, config)
+    zone = ZoneInfo(rng.timezone)
+    records: list[tuple[str, str, date, int, int, int]] = []
+    with translate_errors(db, what=f"the watch's pass over {rng.describe()}"):
+        cursor = db.requests.aggregate(
+            activity_pipeline(rng, config, forks),
+            maxTimeMS=config.query_timeout_ms,
+            allowDiskUse=True,
+            batchSize=10_000,
+        )
+        for row in cursor:
+            key = row["_id"]
+            if key["o"] in config.excluded_ids:
+                continue
+            test = key["x"] is True
+            n, counted = int(row["n"]), int(row["c"])
+            billable = counted if rule.left_out(config, key["o"], test) is None else 0
+            records.append(
+                (
+                    key["o"] or UNASSIGNED,
+                    key["a"] or UNATTRIBUTED,
+                    key["d"].replace(tzinfo=UTC).astimezone(zone).date(),
+                    0 if test else n,
+                    n if test else 0,
+                    billable,
+                )
+            )
+    frame = pl.DataFrame(records, schema=SCHEMA, orient="row")
+    frame = frame.group_by("org_id", "agent_id", "day").agg(
+        pl.col("started", "test", "billable").sum()
+    )
+    return lookup_names(db, frame, config.profile).sort("org_id", "agent_id", "day")
