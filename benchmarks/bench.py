@@ -276,9 +276,13 @@ def child_pack(uri: str) -> dict[str, Any]:
         "largest_doc": wire.largest,
         "peak_rss_mb": _peak_rss_mb(),
         "data_s": m["data_pass_s"],
+        "watch_s": m["watch_pass_s"],  # the month's alerts: what started, by day
+        "steps_s": m["steps_pass_s"],  # the month, step by step
         "notebooks_s": m["notebooks_s"],  # executed and exported, `jobs` at a time
         "export_s": round(sum(n["export_s"] for n in notebooks), 2),
-        "beyond_data_s": round(wall - m["data_pass_s"], 2),
+        "beyond_data_s": round(
+            wall - m["data_pass_s"] - m["watch_pass_s"] - m["steps_pass_s"], 2
+        ),  # the notebooks, the pages, the email: all but the three passes
     }
 
 
@@ -507,8 +511,8 @@ def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
         text += f"  ({r['wall_s'] / project_s:.2f}x the count-only pass)"
     if r["method"] == "pack":
         text += (
-            f"  (data {r['data_s']} s, notebooks {r['notebooks_s']} s, "
-            f"all but the data {r['beyond_data_s']} s)"
+            f"  (data {r['data_s']} s, watch {r['watch_s']} s, steps {r['steps_s']} s, "
+            f"notebooks {r['notebooks_s']} s, all but the passes {r['beyond_data_s']} s)"
         )
     if r.get("estimated"):
         text += f"  estimated: {r['estimated']}"

@@ -95,6 +95,21 @@ def is_billable(doc: dict[str, Any], excluded: set[str]) -> bool:
     )
 
 
+def left_out_step(doc: dict[str, Any], excluded: set[str]) -> str:
+    """The first step of the custom rule that leaves the conversation out (each field read
+    as above), else "billable": test, status, depth, excluded."""
+    if is_test(doc.get("isTestMode")):
+        return "test"
+    if not status_in(doc.get("status"), (1000,)):
+        return "status"
+    depth = number(doc.get("depth"))
+    if depth is None or depth < MIN_DEPTH:
+        return "depth"
+    if org_of(doc) in excluded:
+        return "excluded"
+    return "billable"
+
+
 def org_of(doc: dict[str, Any]) -> str:
     """The organization: `id_organization` read by `tenant_key`."""
     return tenant_key(doc.get("id_organization"))
@@ -166,6 +181,23 @@ class Stock:
             and not (isinstance(name, str) and name in self.exclude_channels)
             and self.project(doc) not in excluded
         )
+
+    def left_out_step(self, doc: dict[str, Any], excluded: set[str]) -> str:
+        """The first step of `billable` that leaves the conversation out, else "billable":
+        preflight, channel, test (a draft), status, excluded."""
+        channel = doc.get("channel")
+        name = channel.get("name") if isinstance(channel, dict) else None
+        if self.exclude_preflight and doc.get("preflight") is True:
+            return "preflight"
+        if isinstance(name, str) and name in self.exclude_channels:
+            return "channel"
+        if self.exclude_drafts and is_test(doc.get("draft")):
+            return "test"
+        if not status_in(doc.get("status"), self.statuses):
+            return "status"
+        if self.project(doc) in excluded:
+            return "excluded"
+        return "billable"
 
     @staticmethod
     def project(doc: dict[str, Any]) -> str:

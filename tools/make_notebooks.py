@@ -93,11 +93,13 @@ NOTEBOOKS = {
         new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),
         new_code_cell(
             PARAMS
-            + '\nrestatements_path = ""  # set by `usage-report run`: months restated since published',
+            + '\nrestatements_path = ""  # set by `usage-report run`: months restated since published'
+            + '\nsteps_path = ""  # set by `usage-report run`: the month, step by step',
             metadata={"tags": ["parameters"]},
         ),
         new_code_cell(SETUP),
         new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(nb.steps(month, steps_path, config_path))"),
         new_code_cell(
             "restated = nb.restatements(restatements_path)\n"
             "nb.show(ul.render.findings(ul.checks.all_checks(cube, restated), top))"

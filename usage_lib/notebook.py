@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -61,6 +63,30 @@ def reconciliation(
     return reconciliation_html(
         None, error or "not configured: add a [reconcile] table to the config", tenant
     )
+
+
+def steps(month: str, path: str = "", config_path: str = "") -> str:
+    """The platform's steps for the month (`core.explain`), from what started to what is
+    billable: from the file the report run wrote, else read from the database."""
+    import json
+
+    from usage_lib.present.html import steps_table
+
+    if path:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))
+    else:
+        from usage_lib.connection import open_source
+        from usage_lib.core.explain import explain
+        from usage_lib.core.periods import report_month
+        from usage_lib.core.source import month_window, settings
+
+        key = month_key(month)
+        config = settings(config_path or None)
+        source = open_source(config, anchor=report_month(key), quiet=True)
+        found = explain(source.db, month_window(config, key, 1), config).to_json()
+    platform = next(t for t in found["tenants"] if t["id"] == "*")
+    label = f"{date.fromisoformat(found['range']['start']):%b %Y}"
+    return f"<h2>{label}, step by step</h2>" + steps_table(platform["steps"], heading=False)
 
 
 # The explorer notebook's parameters as views, one per metric (errors name the setting).

@@ -128,7 +128,11 @@ def test_page_metrics_and_default_org_range(
         tmp_path, capsys, "--config", str(env), "--as-of", "2026-04-18", "--org", ORGS[0],
         "--metrics", "conversations,handoffs",
     )  # fmt: skip
-    assert len(tables) == 4  # per metric: the organizations, then the organization's agents
+    # per metric: the organizations, then the organization's agents; then the range's steps,
+    # the platform's and the organization's
+    assert len(tables) == 6
+    assert [row[0] for row in tables[4][1:]][0] == "Conversations started"
+    assert [row[0] for row in tables[5][1:]][-1] == "Billable"
     same = table_json(
         capsys, "--config", str(env), "--start", "2026-03-20", "--end", "2026-04-18",
         "--metrics", "handoffs",

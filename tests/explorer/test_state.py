@@ -313,3 +313,27 @@ def test_many_tenants_list_the_first_ones_find_by_name_and_show_more(wide_source
     widget.find.value = ""
     page = view_html(widget.shown)
     assert f"All other organizations ({hidden:,})" in page  # the static page: 50 and the rest
+
+
+def test_step_by_step_shows_the_ranges_steps_when_asked(explorer: Explorer, traps: Any) -> None:
+    """The "Counted:" line's button: one pass for the range shown, the platform's steps and
+    the open organization's; another view clears them."""
+    _, docs = traps
+    widget = ExplorerWidget(explorer, View("last_90_days", org=ORGS[1]))
+    before = explorer.passes
+    assert widget.steps.value == ""
+    widget._explained()
+    assert explorer.passes == before + 1
+    shown = widget.shown
+    assert shown is not None
+    rng = shown.range
+    started = sum(
+        1
+        for d in docs
+        if (day := oracle.day_of(d, rng.timezone)) is not None and rng.start <= day <= rng.end
+    )
+    text = widget.steps.value
+    assert "The platform" in text and f">{started:,}<" in text
+    assert "Org 1" in text  # the open organization's own steps
+    widget.preset.value = "last_30_days"
+    assert widget.steps.value == ""

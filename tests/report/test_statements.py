@@ -60,6 +60,53 @@ def rows_of(statement: Any) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def test_not_billed_holds_the_oracles_left_out_conversations_with_their_reasons(
+    made: Any,
+) -> None:
+    """Every conversation of the customer's month the rule leaves out, once, with the first
+    step that leaves it out; nothing of another customer; the steps on the page add up."""
+    from usage_lib.core.explain import status_name
+
+    data, statements, _, _ = made
+    excluded = {e["id"] for e in data.exclusions}
+    october = [
+        d
+        for d in data.requests
+        if date(2026, 10, 1) <= oracle.local_day(d, "UTC") <= date(2026, 10, 31)
+    ]
+    seen: set[str] = set()
+    for s in statements:
+        want = {}
+        for d in october:
+            if oracle.org_of(d) != s.org_id:
+                continue
+            step = oracle.left_out_step(d, excluded)
+            if step == "billable":
+                continue
+            if step == "status":
+                step = f"status: {status_name(d.get('status'))}"
+            if step == "depth":
+                step = (
+                    "depth: missing"
+                    if oracle.number(d.get("depth")) is None
+                    else "depth: too short"
+                )
+            want[str(d["_id"])] = step
+        with open(s.folder / "not-billed.csv", newline="", encoding="utf-8") as f:
+            got = {r["_id"]: r["reason"] for r in csv.DictReader(f)}
+        assert got == want  # exactly the left-out ones, each once
+        seen.update(want.values())
+        manifest = json.loads((s.folder / "manifest.json").read_text())
+        steps = manifest["steps"]
+        assert steps[0]["count"] == len(want) + s.conversations  # what it started
+        assert steps[-1] == {"step": "billable", "count": s.conversations}
+        page = (s.folder / "statement.html").read_text()
+        assert "From the conversations started to the billed ones" in page
+        assert "not-billed.csv" in page
+    assert {"test", "depth: missing", "depth: too short"} <= seen  # not vacuous
+    assert any(reason.startswith("status: ") for reason in seen)
+
+
 def test_rows_are_exactly_what_the_rule_counts(made: Any) -> None:
     data, statements, finds, _ = made
     excluded = {e["id"] for e in data.exclusions}
@@ -86,7 +133,7 @@ def test_rows_are_exactly_what_the_rule_counts(made: Any) -> None:
             assert int(row["depth"]) == doc["depth"]
     handed = [s for s in statements if any(r["handed_off"] == "yes" for r in rows_of(s))]
     assert handed  # customers whose conversations went to humans
-    assert finds.on_requests == ["aggregate", "aggregate"]  # the pass, then one streamed query
+    assert finds.on_requests == ["aggregate"] * 3  # the pass, the steps, one streamed query
 
 
 def test_each_folder_names_no_other_customer(made: Any) -> None:
@@ -165,7 +212,12 @@ def test_each_customer_is_emailed_its_own_statement_once(made: Any) -> None:
     message = email.message_from_bytes(inbox.messages[1][1], policy=policy.default)
     assert second.name in message["Subject"] and f"{second.conversations:,}" in message["Subject"]
     attached = {p.get_filename() for p in message.iter_attachments()}
-    assert attached == {"conversations.csv", "conversations.xlsx"}
+    assert attached == {
+        "conversations.csv",
+        "conversations.xlsx",
+        "not-billed.csv",
+        "not-billed.xlsx",
+    }
     raw = inbox.messages[1][1].decode("utf-8", "replace")
     assert not [n for o, n in names.items() if o != second.org_id and n in raw]  # its own alone
     sent = json.loads((first.folder / "manifest.json").read_text())["sent"]

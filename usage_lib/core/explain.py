@@ -137,7 +137,7 @@ class Explained:
     rule: str
     steps: tuple[str, ...]
     tenants: list[Steps]  # every tenant with a conversation in the range, largest first
-    platform: Steps
+    platform: Steps | None  # None when one tenant was asked
     dashboard: str | None  # the preflight line's name under the tiledesk profile
 
     def to_json(self) -> dict[str, Any]:
@@ -148,15 +148,16 @@ class Explained:
                 "timezone": self.range.timezone,
             },
             "rule": self.rule,
-            "tenants": [
-                t.to_json(self.steps, self.dashboard) for t in [*self.tenants, self.platform]
-            ],
+            "tenants": [t.to_json(self.steps, self.dashboard) for t in self._all()],
         }
+
+    def _all(self) -> list[Steps]:
+        return [*self.tenants, *([] if self.platform is None else [self.platform])]
 
     def lines(self) -> list[str]:
         """The steps as text, one block per tenant."""
         out = [f"Counted: {self.rule}; {self.range.describe()}.", ""]
-        for t in [*self.tenants, self.platform]:
+        for t in self._all():
             out.append(f"{t.name} ({t.id})" if t.id != PLATFORM else "The platform")
             for row in t.to_json(self.steps, self.dashboard)["steps"]:
                 out.append("  " + step_line(row))
@@ -195,6 +196,8 @@ def step_line(row: dict[str, Any]) -> str:
 def explain(db: Database, rng: DateRange, config: Config, tenant: str | None = None) -> Explained:
     """The steps for every tenant of `rng` (or `tenant` only) and the platform."""
     excluded = set(config.excluded_ids)
+    if tenant is not None:
+        tenant = rule.NONE if tenant == UNASSIGNED else tenant.lower()
     per: dict[str, dict[str, Any]] = {}
     with translate_errors(db, what=f"the steps of {rng.describe()}"):
         cursor = db.requests.aggregate(
@@ -225,13 +228,17 @@ def explain(db: Database, rng: DateRange, config: Config, tenant: str | None = N
         for o, t in per.items()
     ]
     tenants.sort(key=lambda s: (-s.started, s.name))
-    platform = Steps(
-        PLATFORM,
-        "The platform",
-        _summed(t.left_out for t in tenants),
-        _summed(t.by_status for t in tenants),
-        sum(t.depth_missing for t in tenants),
-        sum(t.billable for t in tenants),
+    platform = (
+        None
+        if tenant is not None
+        else Steps(
+            PLATFORM,
+            "The platform",
+            _summed(t.left_out for t in tenants),
+            _summed(t.by_status for t in tenants),
+            sum(t.depth_missing for t in tenants),
+            sum(t.billable for t in tenants),
+        )
     )
     dashboard = None
     if config.profile.name == "tiledesk" and config.rule.exclude_preflight:

@@ -52,9 +52,11 @@ def settings(
     return config
 
 
-def month_window(config: Config, month: str) -> DateRange:
-    """The report window: the configured number of full months ending with `month` (YYYY-MM)."""
-    return months_ending(*parse_month(month, "month"), config.months, config.timezone)
+def month_window(config: Config, month: str, months: int | None = None) -> DateRange:
+    """The report window: the configured number of full months (or `months`) ending with
+    `month` (YYYY-MM)."""
+    count = config.months if months is None else months
+    return months_ending(*parse_month(month, "month"), count, config.timezone)
 
 
 def month_cube(source: Source, month: str) -> Cube:

@@ -12,15 +12,18 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
+from usage_lib.core.explain import Explained, explain
 from usage_lib.core.metrics import TITLES
 from usage_lib.core.source import Source
 from usage_lib.core.tables import ADDITIVE
 from usage_lib.explorer.state import Shown, View, cut, page_cube
 from usage_lib.paths import write_atomic
-from usage_lib.present.html import FONT, counted_text, note, usage_table
+from usage_lib.present.html import FONT, counted_text, note, steps_table, usage_table
 
 
-def view_html(views: Shown | Sequence[Shown], chart_png: bytes | None = None) -> str:
+def view_html(
+    views: Shown | Sequence[Shown], chart_png: bytes | None = None, steps: bool = False
+) -> str:
     """An explorer view as static HTML (the page and the widget's fallback): per metric the
     platform table, the open organization's agents and the chosen agent's row; the chart;
     the "Counted:" line."""
@@ -64,34 +67,54 @@ def view_html(views: Shown | Sequence[Shown], chart_png: bytes | None = None) ->
         )
     first = views[0]
     counted = counted_text(first.cube, [s.view.metric for s in views])
-    parts.append(f'<p style="{FONT}font-size:13px;color:#444;">{escape(counted)}</p>')
+    link = ' <a href="#steps">Step by step, from what started.</a>' if steps else ""
+    parts.append(f'<p style="{FONT}font-size:13px;color:#444;">{escape(counted)}{link}</p>')
     return "".join(parts)
 
 
-def body(shown: Sequence[Shown]) -> str:
+def body(shown: Sequence[Shown], steps: bool = False) -> str:
     """The views' tables, the first one's chart (a PNG, inline) and the "Counted:" line."""
     from usage_lib.present.charts import view_chart
 
     first = shown[0]
     table, kind = first.chart_table()
     chart = view_chart(table, first.buckets, first.granularity, first.view.metric, kind)
-    return view_html(shown, chart.png())
+    return view_html(shown, chart.png(), steps)
 
 
-def page_html(shown: Sequence[Shown]) -> str:
-    """The views as one self-contained page; it opens offline."""
+def steps_html(steps: Explained, org: str | None = None) -> str:
+    """The range's count step by step: the platform's, and the open organization's."""
+    wanted = [t for t in steps.to_json()["tenants"] if t["id"] in ("*", (org or "").lower())]
+    tables = "".join(
+        f'<h3 style="{FONT}">{escape(t["name"])}</h3>{steps_table(t["steps"], heading=False)}'
+        for t in reversed(wanted)
+    )
+    return (
+        f'<div id="steps"><h2 style="{FONT}">Step by step, {escape(steps.range.describe())}'
+        f"</h2>{tables}</div>"
+    )
+
+
+def page_html(shown: Sequence[Shown], steps: Explained | None = None) -> str:
+    """The views as one self-contained page; it opens offline. With `steps`, the range's
+    count step by step (the platform's, and the open organization's), linked from the
+    "Counted:" line."""
     title = f"Usage, {shown[0].range.describe()}"
+    explained = "" if steps is None else steps_html(steps, shown[0].view.org)
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'</head><body style="{FONT}max-width:1100px;margin:24px auto;padding:0 12px;">'
-        f'<h1 style="{FONT}">Usage explorer</h1>{body(shown)}</body></html>'
+        f'<h1 style="{FONT}">Usage explorer</h1>{body(shown, steps is not None)}{explained}'
+        "</body></html>"
     )
 
 
 def write(source: Source, views: list[View], out: Path, as_of: date | None = None) -> Path:
-    """`usage-report page`: the views' one pass (the same as `table`'s), their page, written
-    whole or not at all."""
+    """`usage-report page`: the views' one pass (the same as `table`'s), the range's steps
+    (`core.explain`, one more), their page, written whole or not at all."""
     cube = page_cube(source, views, as_of)
+    shown = [cut(cube, v) for v in views]
+    steps = explain(source.db, shown[0].range, source.config)  # every tenant: one pass
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, page_html([cut(cube, v) for v in views]).encode())
+    write_atomic(out, page_html(shown, steps).encode())
     return out

@@ -22,6 +22,7 @@ import polars as pl
 from usage_lib.core.buckets import GRANULARITIES, Bucket, Granularity, buckets, choose_granularity
 from usage_lib.core.config import Config, check_object_id, check_timezone
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Cube
+from usage_lib.core.explain import Explained, explain
 from usage_lib.core.metrics import DRILL_DOWN, METRICS, Reading, Users, parse_metrics
 from usage_lib.core.periods import (
     DateRange,
@@ -207,6 +208,11 @@ class Explorer:
     @property
     def config(self) -> Config:
         return self.source.config
+
+    def steps(self, rng: DateRange) -> Explained:
+        """The range's count step by step (`core.explain`), every tenant: one pass, asked for."""
+        self.passes += 1
+        return explain(self.source.db, rng, self.config)
 
     def zone(self, view: View) -> str:
         return view.timezone or self.config.timezone

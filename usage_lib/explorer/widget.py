@@ -25,7 +25,7 @@ import traitlets as t
 from usage_lib.core.buckets import GRANULARITIES
 from usage_lib.core.metrics import METRICS, TITLES
 from usage_lib.core.source import Source
-from usage_lib.errors import ConfigError
+from usage_lib.errors import ConfigError, DatabaseError
 from usage_lib.explorer.page import view_html
 from usage_lib.explorer.state import PRESETS, ROWS, Explorer, Shown, View
 from usage_lib.present import charts, formats, html
@@ -124,6 +124,11 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         )
         self.status = w.HTML()
         self.counted = w.HTML()
+        self.explain = w.Button(
+            description="Step by step",
+            tooltip="the range's count from the conversations started to the billable ones",
+        )
+        self.steps = w.HTML()
         self.chart = alt.JupyterChart(alt.Chart().mark_point(), embed_options={"actions": False})
         self.shown: Shown | None = None
         self._quiet = False
@@ -137,7 +142,8 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
                 w.HBox([self.granularity, self.zone, self.metric]),
                 self.find,
                 self.status,
-                self.counted,
+                w.HBox([self.counted, self.explain]),
+                self.steps,
                 self.table,
                 self.chart,
             ]
@@ -151,6 +157,7 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         self.table.observe(self._org_changed, "org")
         self.table.observe(self._changed, "agent")
         self.table.on_msg(self._send_download)
+        self.explain.on_click(self._explained)
         self.refresh()
 
     # -- what the controls say ------------------------------------------------------------
@@ -226,6 +233,7 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
         passes = f"{self.explorer.passes} database pass{'es' if self.explorer.passes != 1 else ''} so far."
         self.status.value = _status(f"{notes} {passes}".strip(), "#555")
         self.counted.value = html.note(html.counted_text(shown.cube, [shown.view.metric]))
+        self.steps.value = ""  # another view: its steps when asked
         self.table.first = shown.cube.Tenant
         self.table.labels = [b.label for b in shown.buckets]
         self.table.rows = table_rows(shown)
@@ -234,6 +242,20 @@ class ExplorerWidget(w.VBox):  # type: ignore[misc]
             table, shown.buckets, shown.granularity, shown.view.metric, kind, interactive=True
         )
         self.chart.spec = chart.spec
+
+    def _explained(self, _: Any = None) -> None:
+        """The "Step by step" button: the range shown, from what started to what is billable
+        (the platform, and the open organization)."""
+        from usage_lib.explorer.page import steps_html
+
+        if self.shown is None:
+            return
+        try:
+            found = self.explorer.steps(self.shown.range)
+        except (ConfigError, DatabaseError) as exc:
+            self.steps.value = _status(str(exc), "#b00020")
+            return
+        self.steps.value = steps_html(found, self.shown.view.org)
 
     def download(self, kind: str) -> tuple[str, str, bytes]:
         """The table on screen as a file: (name, MIME type, bytes); made when asked for."""

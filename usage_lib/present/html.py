@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 import polars as pl
 
 from usage_lib.core.cube import UNATTRIBUTED_NAME, Cube
+from usage_lib.core.explain import WORDS
 from usage_lib.core.metrics import MEANINGS, NO_DEPTH
 from usage_lib.core.tables import (
     KEY_COLUMNS,
@@ -308,6 +310,46 @@ def reconciliation_html(
         percent_columns=("percent",),
         decimals={"difference": "{:+,.0f}", "billed": "{:,.0f}"},
         top=top,
+    )
+
+
+def steps_table(steps: list[dict[str, Any]], customer: bool = False, heading: bool = True) -> str:
+    """A tenant's (or the platform's) count step by step (`core.explain`): from the
+    conversations started (or what Tiledesk's dashboard shows) to the billable ones."""
+    rows = []
+    for row in steps:
+        name = row["step"]
+        if customer and name == "excluded":
+            continue  # a customer's statement: it is no excluded tenant
+        what = WORDS[name] + (f" (after it: {row['label']})" if row.get("label") else "")
+        change = ""
+        if name not in ("started", "billable"):
+            change = f"{-row['left_out']:+,}" if row["left_out"] else "0"
+        detail = ""
+        if row.get("by_status"):
+            detail = ", ".join(f"{k} {v:,}" for k, v in row["by_status"].items())
+        if row.get("missing"):
+            detail = f"{row['missing']:,} with no depth"
+        bold = TOTAL if name == "billable" else ""
+        rows.append(
+            f'<tr><td style="{TD_LEFT}{bold}">{escape(what[:1].upper() + what[1:])}</td>'
+            f'<td style="{TD}{bold}">{escape(change)}</td>'
+            f'<td style="{TD}{bold}">{row["count"]:,}</td>'
+            f'<td style="{TD_LEFT}">{escape(detail)}</td></tr>'
+        )
+    files = (
+        " not-billed.csv and not-billed.xlsx list each one left out, with its step."
+        if customer
+        else ""
+    )
+    title = "<h2>From the conversations started to the billed ones</h2>" if heading else ""
+    return (
+        f"{title}"
+        f'<p style="{FONT}font-size:13px;color:#444;">Each conversation is left out by the first '
+        f"step that leaves it out, so the steps add up.{files}</p>"
+        f'<table style="{TABLE}"><tr><th style="{TH_LEFT}">Step</th>'
+        f'<th style="{TH}">Left out</th><th style="{TH}">Remaining</th>'
+        f'<th style="{TH_LEFT}">Of which</th></tr>{"".join(rows)}</table>'
     )
 
 

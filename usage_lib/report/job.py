@@ -24,12 +24,13 @@ import polars as pl
 
 from usage_lib import __version__
 from usage_lib.core.cube import Cube
+from usage_lib.core.explain import explain
 from usage_lib.core.source import Source, month_cube, month_window
 from usage_lib.errors import NotebookFailed, ReconcileError, ReportError
 from usage_lib.execute import run_notebooks
 from usage_lib.figures.checks import Finding, reconciled
 from usage_lib.paths import write_atomic
-from usage_lib.present.formats import pack_tables
+from usage_lib.present.formats import dumps, pack_tables
 from usage_lib.report import store
 from usage_lib.report.alerts import month_watch
 from usage_lib.report.digest import Digest
@@ -107,12 +108,17 @@ def make_pack(
             alerts = month_watch(source, month)  # a second pass: what started, by day
             watch_s = time.perf_counter() - t0
             log(f"Watched the month's days: {alerts.height} alerts in {watch_s:.1f} s")
+            t0 = time.perf_counter()
+            steps = explain(source.db, month_window(source.config, month, 1), source.config)
+            write_atomic(staging / "steps.json", dumps(steps.to_json()).encode())
+            steps_s = time.perf_counter() - t0
             tables = [f"tables/{n}" for n in pack_tables(cube, staging / "tables")]
             parameters = {
                 "month": month,
                 "cube_path": str(cube_path.resolve()),
                 "config_path": "",
                 "top": source.config.top,
+                "steps_path": str((staging / "steps.json").resolve()),
                 **compared.parameters,
             }
             if source.config.reconcile is None:  # its page is in the pack only when configured
@@ -150,6 +156,7 @@ def make_pack(
                 "source": "embedded demo database" if source.demo else "configured database",
                 "data_pass_s": round(data_s, 2),
                 "watch_pass_s": round(watch_s, 2),
+                "steps_pass_s": round(steps_s, 2),
                 "notebooks_s": round(notebooks_s, 2),
                 "jobs": jobs,
                 "notebooks": {

@@ -1,9 +1,12 @@
-"""Customer statements: for each customer organization, its month and the conversations
-behind the number, in a folder that names no other customer.
+"""Customer statements: for each customer organization, its month, the steps from the
+conversations it started to the billed ones, and the conversations behind both, in a folder
+that names no other customer.
 
-The counts come from the month's cube (the pack's numbers); the conversation rows from
-one streamed `find` over the month, written row by row into each customer's CSV and
-XLSX as they arrive, so memory stays flat however large the month is.
+The counts come from the month's cube (the pack's numbers) and the steps' pass (`explain`);
+the conversation rows from one streamed aggregation over the month, each billable one into
+the customer's conversations.csv/.xlsx and each other one, with the step that left it out,
+into its not-billed.csv/.xlsx, written as they arrive, so memory stays flat however large
+the month is.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import polars as pl
 from usage_lib.core import rule
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube
 from usage_lib.core.db import translate_errors
+from usage_lib.core.explain import explain, status_name
 from usage_lib.core.periods import months_ending, parse_month
 from usage_lib.core.query import fork_roots
 from usage_lib.core.source import Source, month_cube
@@ -37,9 +41,11 @@ from usage_lib.report.smtp import Mailing
 from usage_lib.report.store import Sending
 
 COLUMNS = ["_id", "request_id", "started", "agent_id", "agent", "depth", "handed_off"]
+NOT_BILLED = [*COLUMNS, "reason"]
 FIELDS = (
     "request_id",
     "createdAt",
+    "status",
     "attributes.bot_id",
     "participantsBots",
     "participantsAgents",
@@ -60,26 +66,33 @@ class Statement:
 
 
 class _Writer:
-    """One customer's conversations.csv and conversations.xlsx, written as rows arrive."""
+    """One customer's <name>.csv and <name>.xlsx, written as rows arrive."""
 
-    def __init__(self, folder: Path, stack: ExitStack) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        stack: ExitStack,
+        name: str = "conversations",
+        columns: list[str] = COLUMNS,
+        title: str = "Billable conversations",
+    ) -> None:
         import xlsxwriter
 
         folder.mkdir(parents=True, exist_ok=True)
         handle: TextIO = stack.enter_context(
-            open(folder / "conversations.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+            open(folder / f"{name}.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
         )  # closed by the stack, with the workbook
         self.csv = csv.writer(handle)
-        self.csv.writerow(COLUMNS)
+        self.csv.writerow(columns)
         self.book = xlsxwriter.Workbook(
-            str(folder / "conversations.xlsx"),
+            str(folder / f"{name}.xlsx"),
             {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
         )
         stack.callback(self.book.close)
-        self.book.set_properties({"title": "Billable conversations", "author": "usage-report"})
-        self.sheet = self.book.add_worksheet("conversations")
-        for col, name in enumerate(COLUMNS):
-            self.sheet.write_string(0, col, name)
+        self.book.set_properties({"title": title, "author": "usage-report"})
+        self.sheet = self.book.add_worksheet(name)
+        for col, column in enumerate(columns):
+            self.sheet.write_string(0, col, column)
         self.rows = 0
 
     def add(self, values: list[Any]) -> None:
@@ -102,6 +115,9 @@ def write_statements(
     table = platform_table(cube, "month").filter((pl.col("id") != UNASSIGNED) & (pl.col(month) > 0))
     if org is not None:
         table = table.filter(pl.col("id") == org.lower())
+    one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
+    explained = explain(source.db, one, source.config, None if org is None else org.lower())
+    steps = {t.id: t for t in explained.tenants}
     store.clear_stale(out)
     # Staged beside the packs, not inside out/<month>, which a pack rebuild swaps; each
     # customer's folder is then swapped in whole under the month's lock.
@@ -109,18 +125,21 @@ def write_statements(
         folders = {
             r["id"]: staging / f"{slug(r['name'])}-{r['id']}" for r in table.iter_rows(named=True)
         }
-        rows = _write_rows(source, cube, month, org, folders)
+        rows, left_out = _write_rows(source, cube, month, org, folders)
         made = []
         for history in table.iter_rows(named=True):
             o, name, staged = history["id"], history["name"], folders[history["id"]]
+            own = steps[o].to_json(explained.steps, explained.dashboard)["steps"]
             (staged / "statement.html").write_text(
-                statement_html(cube, history, month), encoding="utf-8"
+                statement_html(cube, history, month, own), encoding="utf-8"
             )
             manifest = {
                 "month": month,
                 "organization": {"id": o, "name": name},
                 "conversations": history[month],
                 "rows": rows[o],
+                "not_billed": left_out[o],
+                "steps": own,
                 "data_as_of": cube.read_at.isoformat(),
             }
             store.write_manifest(staged, manifest)
@@ -131,43 +150,64 @@ def write_statements(
 
 def _write_rows(
     source: Source, cube: Cube, month: str, org: str | None, folders: dict[str, Path]
-) -> dict[str, int]:
-    """Stream the month's billable conversations, customer after customer, into each one's
-    files (one customer's files open at a time); rows written per customer."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Stream the month's conversations, customer after customer, into each one's files (one
+    customer's files open at a time): the billable ones into conversations.*, the others into
+    not-billed.* with the step that left each out. Rows written per customer, of each."""
     agents = dict(
         zip(cube.frame["agent_id"].to_list(), cube.frame["agent_name"].to_list(), strict=True)
     )
     zone = ZoneInfo(cube.range.timezone)
     profile = source.config.profile
     forks = fork_roots(source.db, source.config)
-    rows = dict.fromkeys(folders, 0)
+    rows, left_out = dict.fromkeys(folders, 0), dict.fromkeys(folders, 0)
     customer: str = ""
-    writer: _Writer | None = None
+    billed: _Writer | None = None
+    other: _Writer | None = None
     stack = ExitStack()
     with stack:
         for doc in _conversations(source, cube, month, org, list(folders)):
             if doc["c"] != customer:
                 stack.close()
-                customer, writer = doc["c"], _Writer(folders[doc["c"]], stack)
-            assert writer is not None
+                customer = doc["c"]
+                billed = _Writer(folders[customer], stack)
+                other = _Writer(folders[customer], stack, *_NOT_BILLED)
+            assert billed is not None and other is not None
             agent = rule.agent_of(doc, profile, forks)
-            writer.add(
-                [
-                    str(doc["_id"]),
-                    str(doc.get("request_id") or ""),
-                    doc["createdAt"].replace(tzinfo=UTC).astimezone(zone).isoformat(),
-                    agent,
-                    agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
-                    _depth(doc.get(profile.depth_field)) if profile.has_depth else None,
-                    "yes" if agent and rule.handed_off(doc) else "no",
-                ]
-            )
-            rows[customer] = writer.rows
+            values = [
+                str(doc["_id"]),
+                str(doc.get("request_id") or ""),
+                doc["createdAt"].replace(tzinfo=UTC).astimezone(zone).isoformat(),
+                agent,
+                agents.get(agent, agent) if agent else UNATTRIBUTED_NAME,
+                _depth(doc.get(profile.depth_field)) if profile.has_depth else None,
+                "yes" if agent and rule.handed_off(doc) else "no",
+            ]
+            if doc["s"] == rule.PASSED:
+                billed.add(values)
+            else:
+                other.add([*values, _reason(doc, profile)])
+            rows[customer], left_out[customer] = billed.rows, other.rows
     for folder in folders.values():  # a customer the stream did not reach: empty files
         if not (folder / "conversations.csv").exists():
             with ExitStack() as empty:
                 _Writer(folder, empty)
-    return rows
+                _Writer(folder, empty, *_NOT_BILLED)
+    return rows, left_out
+
+
+_NOT_BILLED = ("not-billed", NOT_BILLED, "Conversations not billed, and why")
+
+
+def _reason(doc: dict[str, Any], profile: Any) -> str:
+    """Why a conversation is not billed, in the steps' words (`explain`)."""
+    step = doc["s"]
+    if step == "status":
+        return f"status: {status_name(doc.get('status'))}"
+    if step == "depth":
+        known = rule.number(doc.get(profile.depth_field)) is not None
+        return "depth: too short" if known else "depth: missing"
+    return str(step)
 
 
 def _depth(value: Any) -> int | float | None:
@@ -201,13 +241,17 @@ def statement_message(statement: Statement, month: str) -> EmailMessage:
     message.set_content(
         f"Your usage statement for {label}: {statement.conversations:,} billable conversations.\n"
         "The conversations behind this number are attached as conversations.csv and "
-        "conversations.xlsx.\n"
+        "conversations.xlsx; those not billed, each with the reason, as not-billed.csv and "
+        "not-billed.xlsx.\n"
     )
     page = (statement.folder / "statement.html").read_text(encoding="utf-8")
     message.add_alternative(page, subtype="html")
+    xlsx = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     for name, subtype in (
         ("conversations.csv", "csv"),
-        ("conversations.xlsx", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("conversations.xlsx", xlsx),
+        ("not-billed.csv", "csv"),
+        ("not-billed.xlsx", xlsx),
     ):
         maintype = "text" if subtype == "csv" else "application"
         data = (statement.folder / name).read_bytes()
@@ -221,8 +265,9 @@ def statement_message(statement: Statement, month: str) -> EmailMessage:
 def _conversations(
     source: Source, cube: Cube, month: str, org: str | None, customers: list[str]
 ) -> Iterator[Any]:
-    """The month's billable conversations of `customers`, by customer (`c`, its normalized
-    id), then oldest first: one aggregation, streamed; its sort spills to disk."""
+    """The month's conversations of `customers`, by customer (`c`, its normalized id), then
+    oldest first, each with the step that leaves it out (`s`, PASSED when it is billable: the
+    customers are no excluded tenants): one aggregation, streamed; its sort spills to disk."""
     one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
     config, p = source.config, source.config.profile
     wanted = [
@@ -230,19 +275,20 @@ def _conversations(
         *([p.depth_field] if p.has_depth else []),
         *(["participants"] if p.bot_prefix else []),
     ]
-    keep: dict[str, Any] = {"c": {"$in": customers}}
-    if config.rule.exclude_test_mode:
-        keep["x"] = False
+    start, end = one.utc_bounds()
+    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end, "$not": {"$type": "array"}}}
+    if org is not None:
+        found.update(rule.tenant_match(p.tenant_field, org.lower()))
     pipeline = [
-        {"$match": rule.match(one, config, None if org is None else org.lower())},
+        {"$match": found},
         {
             "$project": {
                 "c": rule.tenant_expr(f"${p.tenant_field}"),
-                "x": rule.is_test_expr(p),
+                "s": rule.left_out_expr(config),
                 **dict.fromkeys(wanted, 1),
             }
         },
-        {"$match": keep},
+        {"$match": {"c": {"$in": customers}}},
         {"$sort": {"c": 1, "createdAt": 1, "_id": 1}},
     ]
     with translate_errors(source.db, what=f"the conversations of {month}"):
@@ -251,7 +297,9 @@ def _conversations(
         )
 
 
-def statement_html(cube: Cube, history: dict[str, Any], month: str) -> str:
+def statement_html(
+    cube: Cube, history: dict[str, Any], month: str, steps: list[dict[str, Any]] | None = None
+) -> str:
     """One customer's page, from its row of the platform table: its own numbers only (no
     other organization, not even the list of excluded ones)."""
     org_id, name, count = history["id"], history["name"], int(history[month])
@@ -278,6 +326,7 @@ def statement_html(cube: Cube, history: dict[str, Any], month: str) -> str:
         f"<h2>{escape('; '.join(figures))}</h2>"
         "<p>The conversations behind this number are listed in conversations.csv and "
         "conversations.xlsx beside this page.</p>"
+        f"{'' if steps is None else html.steps_table(steps, customer=True)}"
         f"<h2>The last {len(bks)} months</h2>"
         f"{html.usage_table(pl.DataFrame([history]), cube, 'month')}"
         f"<h2>By agent</h2>{html.usage_table(agents, cube, 'month', first='Agent')}"
