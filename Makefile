@@ -19,9 +19,10 @@ install: $(STAMP)
 report: $(STAMP)
 	$(BIN)/usage-report run
 
-## The whole suite: lint, types, unit, integration and notebook (nbval) tests.
+## The whole suite: lint, types, unit, integration and notebook (nbval) tests, two files at a
+## time (about 12 minutes on 2 cores; the demo database is shared by both workers).
 test: lint
-	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest
+	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## The benchmark (prints figures; about 45 minutes here): the deep shape at 50k, 150k and 500k
 ## conversations, the wide one at 2,000 and 4,000 tenants. It lives in benchmarks/, outside the wheel.
