@@ -440,6 +440,7 @@ def run_bench(
             log(f"\n{what} ({documents:,} in the collection): generated and loaded "
                 f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
             tables: dict[str, Any] = {}
+            case = {"shape": shape, "size": size, "documents": documents}
             for method in METHODS:
                 if method == "per_table" and conversations > per_table_up_to:
                     figures = _estimate_per_table(server.uri, tables["project"])
@@ -447,26 +448,11 @@ def run_bench(
                     runs = 1 if method == "per_table" else repeat
                     figures = _spawn("child", method, server.uri, str(runs))
                 tables[method] = figures.pop("table", None)
-                record = {
-                    "shape": shape,
-                    "size": size,
-                    "documents": documents,
-                    "method": method,
-                    **figures,
-                }
-                records.append(record)
-                log(_line(record, records))
+                records.append({**case, "method": method, **figures})
+                log(_line(records[-1], records))
             for method, args in (("pack", ()), ("explore", (str(repeat),))):
-                figures = _spawn(method, server.uri, *args)
-                record = {
-                    "shape": shape,
-                    "size": size,
-                    "documents": documents,
-                    "method": method,
-                    **figures,
-                }
-                records.append(record)
-                log(_line(record, records))
+                records.append({**case, "method": method, **_spawn(method, server.uri, *args)})
+                log(_line(records[-1], records))
             for method in ("metrics", "naive", "per_table"):
                 if tables[method] is not None and tables[method] != tables["project"]:
                     raise RuntimeError(f"{method} disagrees with project at {what}")

@@ -20,7 +20,7 @@ from pymongo.database import Database
 from usage_lib.core import rule
 from usage_lib.core.config import Config
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED
-from usage_lib.core.db import translate_errors
+from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
 from usage_lib.core.query import fork_roots, lookup_names
@@ -53,12 +53,7 @@ def query_activity(db: Database, rng: DateRange, config: Config) -> pl.DataFrame
     zone = ZoneInfo(rng.timezone)
     records: list[tuple[str, str, date, int, int, int]] = []
     with translate_errors(db, what=f"the watch's pass over {rng.describe()}"):
-        cursor = db.requests.aggregate(
-            activity_pipeline(rng, config, forks),
-            maxTimeMS=config.query_timeout_ms,
-            allowDiskUse=True,
-            batchSize=10_000,
-        )
+        cursor = aggregate(db, activity_pipeline(rng, config, forks), config)
         for row in cursor:
             key = row["_id"]
             if key["o"] in config.excluded_ids:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from pymongo import MongoClient
+from pymongo.command_cursor import CommandCursor
 from pymongo.database import Database
 from pymongo.errors import (
     ConfigurationError,
@@ -121,3 +123,13 @@ def translate_errors(
             f"database unreachable: no answer from {where} within {SERVER_TIMEOUT_MS // 1000} s "
             f"({type(exc).__name__})"
         ) from None
+
+
+def aggregate(
+    db: Database, pipeline: list[Any], config: Config, batch: int = 10_000
+) -> CommandCursor[Any]:
+    """One pass over `requests`, as every pass runs: the configured time limit, spilling to
+    disk allowed (`$group` and `$sort` past 100 MB), rows streamed `batch` at a time."""
+    return db.requests.aggregate(
+        pipeline, maxTimeMS=config.query_timeout_ms, allowDiskUse=True, batchSize=batch
+    )

@@ -18,7 +18,7 @@ from pymongo.database import Database
 from usage_lib.core import rule
 from usage_lib.core.config import Config
 from usage_lib.core.cube import UNASSIGNED
-from usage_lib.core.db import translate_errors
+from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.periods import DateRange
 from usage_lib.core.query import lookup_tenant_names
 
@@ -200,12 +200,7 @@ def explain(db: Database, rng: DateRange, config: Config, tenant: str | None = N
         tenant = rule.NONE if tenant == UNASSIGNED else tenant.lower()
     per: dict[str, dict[str, Any]] = {}
     with translate_errors(db, what=f"the steps of {rng.describe()}"):
-        cursor = db.requests.aggregate(
-            explain_pipeline(rng, config, tenant),
-            maxTimeMS=config.query_timeout_ms,
-            allowDiskUse=True,
-            batchSize=10_000,
-        )
+        cursor = aggregate(db, explain_pipeline(rng, config, tenant), config)
         for row in cursor:
             key, n = row["_id"], int(row["n"])
             o = key["o"] or UNASSIGNED

@@ -25,7 +25,7 @@ from usage_lib.core.cube import (
     Cube,
     Grain,
 )
-from usage_lib.core.db import LOOKUP_TIMEOUT_MS, translate_errors
+from usage_lib.core.db import LOOKUP_TIMEOUT_MS, aggregate, translate_errors
 from usage_lib.core.metrics import ALL, COUNT_ONLY, Reading
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
@@ -181,12 +181,7 @@ def query_cube(
     cube_rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
     user_rows: list[dict[str, Any]] = []
     with translate_errors(db, what=f"the pass over {rng.describe()}"):
-        cursor = db.requests.aggregate(
-            pipeline(rng, config, grain, org, reading, forks, agent),
-            maxTimeMS=config.query_timeout_ms,
-            allowDiskUse=True,
-            batchSize=10_000,
-        )
+        cursor = aggregate(db, pipeline(rng, config, grain, org, reading, forks, agent), config)
         for row in cursor:
             key = row.pop("_id")
             if key.get("t") == "u":

@@ -27,7 +27,7 @@ import polars as pl
 
 from usage_lib.core import rule
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube
-from usage_lib.core.db import translate_errors
+from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.explain import explain, status_name
 from usage_lib.core.periods import months_ending, parse_month
 from usage_lib.core.query import fork_roots
@@ -292,9 +292,7 @@ def _conversations(
         {"$sort": {"c": 1, "createdAt": 1, "_id": 1}},
     ]
     with translate_errors(source.db, what=f"the conversations of {month}"):
-        yield from source.db.requests.aggregate(
-            pipeline, maxTimeMS=config.query_timeout_ms, allowDiskUse=True, batchSize=2_000
-        )
+        yield from aggregate(source.db, pipeline, config, batch=2_000)
 
 
 def statement_html(
