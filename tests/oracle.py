@@ -36,6 +36,18 @@ UNATTRIBUTED = "unattributed"  # the agent row of conversations with no readable
 MIN_DEPTH = 3  # the custom profile's rule: more than 2 message turns
 
 
+def lower(text: str) -> str:
+    """MongoDB's `$toLower`: the ASCII letters A-Z only; every other character stays as it is
+    (docs/domain.md; its manual: "only has a well-defined behavior for strings of ASCII
+    characters", and mongod maps bytes A-Z alone)."""
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def upper(text: str) -> str:
+    """`$toUpper`: a-z only."""
+    return "".join(chr(ord(c) - 32) if "a" <= c <= "z" else c for c in text)
+
+
 def number(value: Any) -> Decimal | None:
     """A stored value as the number MongoDB compares it as: int, Int64, float or Decimal128,
     exactly (a float is its binary value, a Decimal128 its decimal). A bool is no number
@@ -77,27 +89,75 @@ def tenant_key(value: Any) -> str:
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, str) and value:
-        return value.lower() if value in (value.lower(), value.upper()) else value
+        return lower(value) if value in (lower(value), upper(value)) else value
     return UNASSIGNED
 
 
-def is_billable(doc: dict[str, Any], excluded: set[str]) -> bool:
+def is_billable(
+    doc: dict[str, Any],
+    excluded: set[str],
+    preflight: bool = False,
+    channels: frozenset[str] = frozenset(),
+) -> bool:
     """The custom profile's rule: a status numerically 1000, not a test (isTestMode is the
     boolean true), a numeric depth of at least 3 (a string, bool, null or missing depth
-    fails), an organization not on the exclusion list. The range is `day_of`'s."""
-    depth = number(doc.get("depth"))
-    return (
-        status_in(doc.get("status"), (1000,))
-        and not is_test(doc.get("isTestMode"))
-        and depth is not None
-        and depth >= MIN_DEPTH
-        and org_of(doc) not in excluded
-    )
+    fails), an organization not on the exclusion list; with `preflight`, not a preflight
+    conversation, with `channels`, not one of those channels. The range is `day_of`'s."""
+    return left_out_step(doc, excluded, preflight, channels) == "billable"
 
 
-def left_out_step(doc: dict[str, Any], excluded: set[str]) -> str:
+def holds(value: Any, wanted: Iterable[Any]) -> bool:
+    """What leaves a conversation out of `preflight` and `channel.name`: the value is one of
+    `wanted` (a bool is no number: true is not 1), or an array with one among its entries
+    (one level: [[true]] holds no true)."""
+    wanted = list(wanted)
+
+    def equal(v: Any) -> bool:
+        return any(type(v) is type(w) and v == w for w in wanted)
+
+    return equal(value) or (isinstance(value, list) and any(equal(v) for v in value))
+
+
+_ABSENT = object()
+
+
+def resolve(value: Any, path: list[str]) -> Any:
+    """An aggregation field path (`"$channel.name"`) read off a value: through an object to
+    its field (absent: _ABSENT), through an array to the list of what each entry resolves
+    to (entries that resolve to nothing left out; nested arrays stay nested)."""
+    if not path:
+        return value
+    if isinstance(value, dict):
+        return resolve(value[path[0]], path[1:]) if path[0] in value else _ABSENT
+    if isinstance(value, list):
+        found = [resolve(v, path) for v in value if isinstance(v, dict | list)]
+        return [f for f in found if f is not _ABSENT]
+    return _ABSENT
+
+
+def preflight_out(doc: dict[str, Any]) -> bool:
+    """`preflight` is true, or an array holding true."""
+    return holds(doc.get("preflight", _ABSENT), [True])
+
+
+def channel_out(doc: dict[str, Any], channels: Iterable[str]) -> bool:
+    """`channel.name` (as an aggregation path reads it) is one of `channels`, or an array
+    holding one."""
+    return holds(resolve(doc, ["channel", "name"]), channels)
+
+
+def left_out_step(
+    doc: dict[str, Any],
+    excluded: set[str],
+    preflight: bool = False,
+    channels: frozenset[str] = frozenset(),
+) -> str:
     """The first step of the custom rule that leaves the conversation out (each field read
-    as above), else "billable": test, status, depth, excluded."""
+    as above), else "billable": preflight, channel, test, status, depth, excluded."""
+    if preflight and preflight_out(doc):
+        return "preflight"
+    if channels and channel_out(doc, channels):
+        return "channel"
     if is_test(doc.get("isTestMode")):
         return "test"
     if not status_in(doc.get("status"), (1000,)):
@@ -124,21 +184,48 @@ def _found_agent(doc: dict[str, Any], prefix: str = "") -> str | None:
     if isinstance(attributes, dict):
         bot = attributes.get("bot_id")
         if isinstance(bot, str) and bot:
-            return bot.lower()
+            return lower(bot)
     bots = doc.get("participantsBots")
     if isinstance(bots, list) and bots and isinstance(bots[0], str) and bots[0]:
-        return bots[0].lower()
+        return lower(bots[0])
     participants = doc.get("participants")
     if prefix and isinstance(participants, list):
         for who in participants:
             if isinstance(who, str) and who.startswith(prefix) and len(who) > len(prefix):
-                return who[len(prefix) :].lower()
+                return lower(who[len(prefix) :])
     return None
 
 
 def agent_of(doc: dict[str, Any]) -> str:
     """The custom profile's agent (`_found_agent` without a prefix), else UNATTRIBUTED."""
     return _found_agent(doc) or UNATTRIBUTED
+
+
+@dataclass(frozen=True)
+class Custom:
+    """The custom profile's reading, with the rule's optional steps: preflight conversations
+    and channels left out."""
+
+    exclude_preflight: bool = False
+    exclude_channels: frozenset[str] = frozenset()
+
+    def billable(self, doc: dict[str, Any], excluded: set[str]) -> bool:
+        return is_billable(doc, excluded, self.exclude_preflight, self.exclude_channels)
+
+    def left_out_step(self, doc: dict[str, Any], excluded: set[str]) -> str:
+        return left_out_step(doc, excluded, self.exclude_preflight, self.exclude_channels)
+
+    @staticmethod
+    def project(doc: dict[str, Any]) -> str:
+        return org_of(doc)
+
+    @staticmethod
+    def agent(doc: dict[str, Any]) -> str:
+        return agent_of(doc)
+
+    @staticmethod
+    def is_test(doc: dict[str, Any]) -> bool:
+        return is_test(doc.get("isTestMode"))
 
 
 # -- stock Tiledesk (docs/domain.md and ../shared/DOMAIN.md, "Stock Tiledesk") ----------------------
@@ -151,7 +238,7 @@ def forks_of(faq_kbs: Iterable[dict[str, Any]]) -> dict[str, str]:
     for bot in faq_kbs:
         root = bot.get("root_id")
         if isinstance(root, ObjectId) or (isinstance(root, str) and root):
-            found[str(bot["_id"]).lower()] = str(root).lower()
+            found[lower(str(bot["_id"]))] = lower(str(root))
     return found
 
 
@@ -169,27 +256,16 @@ class Stock:
 
     def billable(self, doc: dict[str, Any], excluded: set[str]) -> bool:
         """`status_in` the statuses; not a draft (only `draft: true`) when drafts are left
-        out; not `preflight: true` when those are; not a `channel` object whose `name` is
-        an excluded channel (a missing or non-object channel is none); the project not
+        out; not `preflight_out` when those are; not `channel_out`; the project not
         excluded."""
-        channel = doc.get("channel")
-        name = channel.get("name") if isinstance(channel, dict) else None
-        return (
-            status_in(doc.get("status"), self.statuses)
-            and not (self.exclude_drafts and is_test(doc.get("draft")))
-            and not (self.exclude_preflight and doc.get("preflight") is True)
-            and not (isinstance(name, str) and name in self.exclude_channels)
-            and self.project(doc) not in excluded
-        )
+        return self.left_out_step(doc, excluded) == "billable"
 
     def left_out_step(self, doc: dict[str, Any], excluded: set[str]) -> str:
         """The first step of `billable` that leaves the conversation out, else "billable":
         preflight, channel, test (a draft), status, excluded."""
-        channel = doc.get("channel")
-        name = channel.get("name") if isinstance(channel, dict) else None
-        if self.exclude_preflight and doc.get("preflight") is True:
+        if self.exclude_preflight and preflight_out(doc):
             return "preflight"
-        if isinstance(name, str) and name in self.exclude_channels:
+        if self.exclude_channels and channel_out(doc, self.exclude_channels):
             return "channel"
         if self.exclude_drafts and is_test(doc.get("draft")):
             return "test"
@@ -198,6 +274,10 @@ class Stock:
         if self.project(doc) in excluded:
             return "excluded"
         return "billable"
+
+    @staticmethod
+    def is_test(doc: dict[str, Any]) -> bool:
+        return is_test(doc.get("draft"))
 
     @staticmethod
     def project(doc: dict[str, Any]) -> str:
@@ -209,7 +289,7 @@ class Stock:
         found = _found_agent(doc, "bot_")
         if found is None:
             return UNATTRIBUTED
-        forks = {k.lower(): v.lower() for k, v in self.forks.items()}
+        forks = {lower(k): lower(v) for k, v in self.forks.items()}
         return forks.get(found, found)
 
 
@@ -247,7 +327,7 @@ def counts(
     excluded: set[str] = frozenset(),  # type: ignore[assignment]
     by: str = "org",
     org: str | None = None,
-    stock: Stock | None = None,
+    stock: Stock | Custom | None = None,
 ) -> dict[str, dict[str, int]]:
     """{row id: {bucket key: billable count}} over [start, end] in `tz`."""
     rows = metrics(docs, start, end, tz, granularity, excluded, by, org, stock=stock)["rows"]
@@ -265,7 +345,7 @@ def user_of(doc: dict[str, Any]) -> str | None:
     if isinstance(requester, ObjectId):
         return str(requester)
     if isinstance(requester, str) and requester:
-        return requester.lower()
+        return lower(requester)
     return None
 
 
@@ -299,21 +379,19 @@ def metrics(
     by: str = "org",
     org: str | None = None,
     agent: str | None = None,
-    stock: Stock | None = None,
+    stock: Stock | Custom | None = None,
 ) -> dict[str, Any]:
     """Every metric, straight from the definitions: {"rows": {row: {bucket or "total":
     {metric: value}}}, "totals": {bucket or "total": {metric: value}}}; only rows with
     billable conversations, only buckets with some (and the grand total always). `stock`:
-    read as stock Tiledesk.
+    read as stock Tiledesk (a Stock), or under a custom rule with preflight and channels
+    (a Custom).
     Distinct users are counted for each cell, never added across rows or buckets."""
-    org_of_, agent_of_ = (org_of, agent_of) if stock is None else (stock.project, stock.agent)
-    billable = (
-        (lambda d: is_billable(d, excluded))
-        if stock is None
-        else (lambda d: stock.billable(d, excluded))
-    )
-    org = None if org is None else org.lower()
-    agent = None if agent is None else agent.lower()
+    reading = stock or Custom()
+    org_of_, agent_of_ = reading.project, reading.agent
+    billable = lambda d: reading.billable(d, excluded)  # noqa: E731
+    org = None if org is None else lower(org)
+    agent = None if agent is None else lower(agent)
     picked: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for doc in docs:
         day = day_of(doc, tz)
@@ -333,7 +411,7 @@ def metrics(
             "users": len({u for u in map(user_of, group) if u is not None}),
             # stock Tiledesk stores no depth; a billable custom conversation has a number
             "depth_avg": None
-            if stock is not None
+            if isinstance(stock, Stock)
             else depth_avg([d for d in depths if d is not None]),
             "handoffs": sum(
                 1
@@ -375,3 +453,148 @@ def from_json(payload: dict[str, Any]) -> dict[str, dict[str, int]]:
 
 def naive(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+# -- every other pass: the watch's, explain's steps, the statements' stream, the look-ups ----------
+
+STATUS_NAMES = {50: "temporary", 100: "open", 150: "abandoned", 200: "assigned", 300: "served"}
+STATUS_NAMES |= {1000: "closed"}
+
+
+def in_range(doc: dict[str, Any], start: date, end: date, tz: str) -> bool:
+    day = day_of(doc, tz)
+    return day is not None and start <= day <= end
+
+
+def status_name(value: Any) -> str:
+    """A stored status in explain's words: a number equal to a known status (of any numeric
+    type), else "other" (a string, a bool, null, missing, an array, another number)."""
+    n = number(value)
+    if n is None or n != n.to_integral_value():
+        return "other"
+    return STATUS_NAMES.get(int(n), "other")
+
+
+def steps(
+    docs: list[dict[str, Any]],
+    start: date,
+    end: date,
+    tz: str,
+    excluded: set[str],
+    reading: Stock | Custom,
+) -> dict[str, dict[str, Any]]:
+    """explain: per tenant of the range, {"left": {step: n}, "status": {name: n},
+    "missing": n, "billable": n}; each conversation is left out by its first step only, a
+    status step counted by the stored status's name, a depth step as missing when the depth
+    is no number."""
+    out: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        if not in_range(doc, start, end, tz):
+            continue
+        t = out.setdefault(
+            reading.project(doc), {"left": {}, "status": {}, "missing": 0, "billable": 0}
+        )
+        step = reading.left_out_step(doc, excluded)
+        if step == "billable":
+            t["billable"] += 1
+            continue
+        t["left"][step] = t["left"].get(step, 0) + 1
+        if step == "status":
+            name = status_name(doc.get("status"))
+            t["status"][name] = t["status"].get(name, 0) + 1
+        if step == "depth" and number(doc.get("depth")) is None:
+            t["missing"] += 1
+    return out
+
+
+def activity(
+    docs: list[dict[str, Any]],
+    start: date,
+    end: date,
+    tz: str,
+    excluded: set[str],
+    reading: Stock | Custom,
+) -> dict[tuple[str, str, date], tuple[int, int, int]]:
+    """The watch: per (tenant, agent, local day), conversations started that are no test,
+    tests, and billable ones, whatever their status and depth, of every tenant not excluded;
+    preflight and channels left out as the rule says."""
+    out: dict[tuple[str, str, date], tuple[int, int, int]] = {}
+    for doc in docs:
+        if not in_range(doc, start, end, tz) or reading.project(doc) in excluded:
+            continue
+        step = reading.left_out_step(doc, excluded)
+        if step in ("preflight", "channel"):
+            continue
+        key = (reading.project(doc), reading.agent(doc), local_day(doc, tz))
+        test = reading.is_test(doc)
+        was = out.get(key, (0, 0, 0))
+        out[key] = (was[0] + (not test), was[1] + test, was[2] + (step == "billable"))
+    return out
+
+
+def conversations(
+    docs: list[dict[str, Any]],
+    start: date,
+    end: date,
+    tz: str,
+    customers: set[str],
+    reading: Stock | Custom,
+) -> dict[str, tuple[str, str, str]]:
+    """The statements' stream: {_id: (customer, the step that leaves it out or "billable",
+    its agent)} for each conversation of the range whose tenant is one of `customers`."""
+    return {
+        str(doc["_id"]): (
+            reading.project(doc),
+            reading.left_out_step(doc, set()),
+            reading.agent(doc),
+        )
+        for doc in docs
+        if in_range(doc, start, end, tz) and reading.project(doc) in customers
+    }
+
+
+def names(collection: list[dict[str, Any]], ids: Iterable[str]) -> dict[str, str]:
+    """{id: name}: the document whose `_id` is the id's ObjectId or its hex string in either
+    case; its `name` when that is a string with more than blanks, else the id."""
+    out = {}
+    for i in ids:
+        found = [
+            d
+            for d in collection
+            if (isinstance(d["_id"], ObjectId) and str(d["_id"]) == i)
+            or (isinstance(d["_id"], str) and lower(d["_id"]) == i)
+        ]
+        name = found[0].get("name") if found else None
+        out[i] = name if isinstance(name, str) and name.strip() else i
+    return out
+
+
+def billed(meters: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """Reconciliation's billed side: {(organization, month): the sum of the readings}, where
+    the organization is `tenant_key` of `id_organization` (none: skipped), the month is a
+    date's UTC month or a string's first 7 characters when they are YYYY-MM, and the reading
+    `chat_conv_count` is a number (no bool, no string, no NaN)."""
+    out: dict[tuple[str, str], float] = {}
+    for doc in meters:
+        org = tenant_key(doc.get("id_organization"))
+        period = doc.get("period")
+        if isinstance(period, datetime):
+            month: str | None = naive(period).strftime("%Y-%m")
+        elif isinstance(period, str) and len(period) >= 7 and _is_month(period[:7]):
+            month = period[:7]
+        else:
+            month = None
+        value = number(doc.get("chat_conv_count"))
+        if org == UNASSIGNED or month is None or value is None:
+            continue
+        out[org, month] = out.get((org, month), 0.0) + float(value)
+    return out
+
+
+def _is_month(text: str) -> bool:
+    digits = "0123456789"
+    return (
+        all(c in digits for c in text[:4])
+        and text[4] == "-"
+        and text[5:] in {f"{m:02d}" for m in range(1, 13)}
+    )

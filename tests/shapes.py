@@ -7,7 +7,8 @@ failing set towards plain documents and leaves only the forms that matter. Tenan
 bots come from small fixed pools, and many documents are siblings of another, so that
 rows collide and ids of different forms name the same tenant or bot.
 
-Both source profiles: `custom` (organizations, isTestMode, depth) and stock Tiledesk
+Both source profiles: `custom` (organizations, isTestMode, depth; with and without the
+preflight and channel steps) and stock Tiledesk
 (projects, draft, no depth, `bot_` participants, published forks in faq_kbs), the latter
 under three billing rules (the quota meter's defaults, the dashboard's "all", and a rule
 whose statuses include 1, against which a stored `true` must not count).
@@ -26,7 +27,8 @@ from hypothesis import strategies as st
 # A week across the EU DST change (Sunday Mar 29, 2026) and a month end, so that month
 # and day buckets both cut it, differently in UTC and in Berlin.
 START, END = date(2026, 3, 27), date(2026, 4, 2)
-ZONES = ("UTC", "Europe/Berlin")
+# UTC, a DST zone, and offsets of half and three-quarter hours (St John's: -02:30 in DST)
+ZONES = ("UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns", "Asia/Kathmandu")
 GRAINS = ("month", "day")
 
 _TAIL = "1b2c3d4e5f6a7b8c9d0e1f"  # letters in every id, so that its case matters
@@ -37,6 +39,8 @@ FORK = f"7e{_TAIL}"  # a published fork of ROOT (stock: reported as ROOT)
 ROOT = BOTS[0]
 USERS = tuple(f"{p}{_TAIL}" for p in ("8a", "8b", "8c"))
 HUMAN = f"9a{_TAIL}"  # a human agent's id in `participants`
+# A bot id beyond ASCII: $toLower changes A-Z only, so its Python-upper form is another bot
+WIDE = "bötÉ-" + _TAIL
 
 
 class _Missing:
@@ -53,6 +57,7 @@ MISSING: Any = _Missing()
 EXCLUDE = f'[[exclude]]\nid = "{EXCLUDED}"\nname = "Internal"\nreason = "staff"\n'
 PROFILES = {
     "custom": "",
+    "custom-flags": '[billing]\nexclude_preflight = true\nexclude_channels = ["voice-vxml"]\n',
     "stock": '[source]\nprofile = "tiledesk"\n',
     "stock-dashboard": '[source]\nprofile = "tiledesk"\n\n[billing]\nstatuses = "all"\n'
     "exclude_test_mode = false\nmin_depth = 0\nexclude_preflight = true\nexclude_channels = []\n",
@@ -105,11 +110,16 @@ _EDGES = [
     datetime(2026, 4, 1),  # Apr 1, UTC midnight
     datetime(2026, 4, 2, 22),  # END + 1, Berlin midnight
     datetime(2026, 4, 3),  # END + 1, UTC midnight
+    datetime(2026, 3, 26, 18, 30),  # START, Kolkata midnight (UTC+05:30)
+    datetime(2026, 4, 2, 18, 30),  # END + 1, Kolkata midnight
+    datetime(2026, 3, 27, 2, 30),  # START, St John's midnight (UTC-02:30)
+    datetime(2026, 4, 3, 2, 30),  # END + 1, St John's midnight
+    datetime(2026, 3, 26, 18, 15),  # START, Kathmandu midnight (UTC+05:45)
 ]
 # A numeric 1000 in each type (the rule's status), and what is not one.
 _THOUSANDS = [1000, Int64(1000), 1000.0, Decimal128("1000"), Decimal128("1000.0")]
 _THOUSANDS += [Decimal128("1.0E+3")]
-_NOT_STATUS = ["1000", True, None, MISSING, 200, 50, 1000.5]
+_NOT_STATUS = ["1000", True, None, MISSING, 200, 50, 1000.5, [1000], {"s": 1000}]
 _STOCK_STATUS = [100, 150, 300, Int64(300), 300.0, Decimal128("300"), "300", 1, Int64(1)]
 _STOCK_STATUS += [Decimal128("1"), 1.0, False, 0]  # 1 and true: a rule with statuses [1, 1000]
 # Depths: whole numbers in each numeric type, and multiples of 0.25 below 100 as floats and
@@ -119,7 +129,7 @@ _STOCK_STATUS += [Decimal128("1"), 1.0, False, 0]  # 1 and true: a rule with sta
 # infinite depth has no average that JSON can carry; both are beyond what the rule counts.
 _QUARTERS = st.integers(0, 399)
 BOTS_LOWER = hex_strings((*BOTS, FORK), cases=False)
-BOT_STRINGS = hex_strings((*BOTS, FORK))
+BOT_STRINGS = st.one_of(hex_strings((*BOTS, FORK)), st.sampled_from([WIDE, WIDE.upper()]))
 _SOURCE = "https://acme.example/?td_draft=true"
 
 
@@ -204,14 +214,21 @@ ODD: dict[str, st.SearchStrategy[Any]] = {
     ),
     "participantsAgents": st.sampled_from([None, [None], "a", True]),
     "requester": st.one_of(NO_ID, hex_strings(USERS)),
-    "preflight": st.sampled_from([True, "true", 1, None]),
+    "preflight": st.sampled_from(
+        [True, "true", 1, None, [True], [False, True], ["true"], [[True]]]
+    ),
     "channel": st.sampled_from(
-        [None, {}, {"name": None}, "voice-vxml", {"name": "VOICE-VXML"}, {"name": 5}]
+        [None, {}, {"name": None}, "voice-vxml", {"name": "VOICE-VXML"}, {"name": 5}, 7]
+        + [{"name": ["voice-vxml"]}, {"name": ["chat21", "voice-vxml"]}, [{"name": "voice-vxml"}]]
+        + [[{"name": "chat21"}, {"x": 1}], [{"name": ["voice-vxml"]}], [[{"name": "voice-vxml"}]]]
     ),
 }
 COMMON: tuple[str, ...] = ("createdAt", "status", "tenant", "test", "attributes")
 COMMON += ("participantsBots", "participants", "participantsAgents", "requester")
-FIELDS = {"custom": (*COMMON, "depth"), "stock": (*COMMON, "preflight", "channel")}
+FIELDS = {
+    "custom": (*COMMON, "depth", "preflight", "channel"),
+    "stock": (*COMMON, "preflight", "channel"),
+}
 
 
 def stored_field(name: str, stock: bool) -> str:
@@ -227,7 +244,7 @@ def stored_field(name: str, stock: bool) -> str:
 def request_docs(draw: st.DrawFn, profile: str, odd: bool = True) -> dict[str, Any]:
     """One stored conversation: plain, but (`odd`) for up to three fields in an odd form; a
     field drawn MISSING is left out."""
-    stock = profile != "custom"
+    stock = not profile.startswith("custom")
     names = FIELDS["stock" if stock else "custom"]
     odds = set(draw(st.lists(st.sampled_from(names), max_size=3 if odd else 0, unique=True)))
     doc = {}
@@ -245,7 +262,7 @@ def request_docs(draw: st.DrawFn, profile: str, odd: bool = True) -> dict[str, A
 def request_sets(draw: st.DrawFn, profile: str, odd: bool = True) -> list[dict[str, Any]]:
     """1 to 12 requests; many are siblings of an earlier one with one or two fields drawn
     again, so that rows collide and forms of one field meet in one group."""
-    stock = profile != "custom"
+    stock = not profile.startswith("custom")
     names = FIELDS["stock" if stock else "custom"]
     docs = [draw(request_docs(profile, odd))]
     for _ in range(draw(st.integers(0, 11))):
@@ -262,13 +279,22 @@ def request_sets(draw: st.DrawFn, profile: str, odd: bool = True) -> list[dict[s
     return docs
 
 
-def faq_kbs(root_id: Any, other_root: Any) -> list[dict[str, Any]]:
-    """The bots: BOTS (one with a `root_id` that makes no fork: null or ""), and FORK, the
-    release of ROOT, `root_id` an ObjectId or a string in any case."""
+# A name as stored: a non-empty string is the name; anything else is none (the id is shown)
+NAMES = st.sampled_from(["Named", MISSING, None, "", "  ", 5, {"x": 1}, ["Named"]])
+
+
+def faq_kbs(root_id: Any, other_root: Any, name: Any = "Bot 3") -> list[dict[str, Any]]:
+    """The bots: BOTS (one with a `root_id` that makes no fork: null or ""; one whose `_id` is
+    its hex in upper case; one named `name`), and FORK, the release of ROOT, `root_id` an
+    ObjectId or a string in any case."""
     bots: list[dict[str, Any]] = [
         {"_id": ObjectId(b), "name": f"Bot {i}", "id_project": TENANTS[0]}
         for i, b in enumerate(BOTS)
     ]
+    bots[2]["_id"] = BOTS[2].upper()
+    bots[3].pop("name")
+    if name is not MISSING:
+        bots[3]["name"] = name
     if other_root is not MISSING:
         bots[1]["root_id"] = other_root
     bots.append({"_id": ObjectId(FORK), "name": "Bot 0 (published)", "trashed": True})
@@ -276,14 +302,35 @@ def faq_kbs(root_id: Any, other_root: Any) -> list[dict[str, Any]]:
     return bots
 
 
-def tenant_names(profile: str) -> tuple[str, list[dict[str, Any]]]:
-    """The tenants' names: (collection, documents); one tenant's _id is its hex string."""
+def tenant_names(profile: str, name: Any = "Tenant 1") -> tuple[str, list[dict[str, Any]]]:
+    """The tenants' names: (collection, documents); one tenant's _id is its hex string, one
+    is named `name`."""
     docs: list[dict[str, Any]] = [
         {"_id": ObjectId(t), "name": f"Tenant {i}"} for i, t in enumerate(TENANTS)
     ]
     docs[2]["_id"] = TENANTS[2]
+    docs[1].pop("name")
+    if name is not MISSING:
+        docs[1]["name"] = name
     docs.append({"_id": ObjectId(EXCLUDED), "name": "Internal"})
-    return ("organizations" if profile == "custom" else "projects"), docs
+    return ("organizations" if profile.startswith("custom") else "projects"), docs
+
+
+# A billing meter reading (reconciliation's `stripe_meters`) in every form of its fields
+METER = st.fixed_dictionaries(
+    {},
+    optional={
+        "id_organization": st.one_of(id_forms(TENANTS), NO_ID),
+        "period": st.sampled_from(
+            [datetime(2026, 3, 15), datetime(2026, 3, 31, 23), "2026-03", "2026-04-01T00:00Z"]
+            + ["2026-3", "March", 202603, None, [datetime(2026, 3, 1)], "2026-13"]
+        ),
+        "chat_conv_count": st.sampled_from(
+            [5, Int64(7), 2.5, Decimal128("3"), Decimal128("NaN"), float("inf"), True]
+            + ["5", None, [5], {"n": 5}]
+        ),
+    },
+).map(lambda d: {k: v for k, v in d.items() if v is not MISSING})
 
 
 @dataclass
@@ -300,10 +347,17 @@ class Shapes:
     bot: str = ROOT
     root_id: Any = field(default_factory=lambda: ObjectId(ROOT))
     other_root: Any = MISSING
+    bot_name: Any = "Bot 3"
+    tenant_name: Any = "Tenant 1"
+    meters: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def faq_kbs(self) -> list[dict[str, Any]]:
-        return faq_kbs(self.root_id, self.other_root)
+        return faq_kbs(self.root_id, self.other_root, self.bot_name)
+
+    @property
+    def names(self) -> tuple[str, list[dict[str, Any]]]:
+        return tenant_names(self.profile, self.tenant_name)
 
 
 @st.composite
@@ -321,4 +375,7 @@ def shapes(
         bot=draw(st.sampled_from((*BOTS, FORK))),
         root_id=draw(st.sampled_from([ObjectId(ROOT), ROOT, ROOT.upper()])),
         other_root=draw(st.sampled_from([MISSING, None, ""])),
+        bot_name=draw(NAMES),
+        tenant_name=draw(NAMES),
+        meters=draw(st.lists(METER, max_size=4)),
     )

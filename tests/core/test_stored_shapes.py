@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import oracle
+import polars as pl
 import pytest
 from bson import Decimal128, ObjectId
 from hypothesis import HealthCheck, Phase, event, given, settings
@@ -36,12 +37,23 @@ from shapes import (
     STOCK_RULES,
     TENANTS,
     USERS,
+    WIDE,
     Shapes,
-    tenant_names,
+    mixed,
 )
 from shapes import shapes as stored_sets
 
 from usage_lib.cli import main
+from usage_lib.core import rule
+from usage_lib.core.activity import query_activity
+from usage_lib.core.config import Config, Reconcile, load_config
+from usage_lib.core.conversations import conversations
+from usage_lib.core.db import LOOKUPS, PASSES
+from usage_lib.core.explain import explain
+from usage_lib.core.periods import DateRange
+from usage_lib.core.query import fork_roots, lookup_names, lookup_tenant_names
+from usage_lib.errors import ReconcileError
+from usage_lib.report.reconcile import read_billed
 
 Client = MongoClient[dict[str, Any]]
 # One bug per test shrunk (FOUND below keeps the others), and no explain phase: a failing
@@ -90,13 +102,114 @@ def scopes(s: Shapes) -> Iterator[tuple[list[str], dict[str, Any]]]:
         yield flags, {"by": "agent", "org": s.tenant, "agent": agent}
 
 
+def reading(s: Shapes) -> oracle.Stock | oracle.Custom:
+    """The oracle's reading of the set's profile and rule."""
+    if s.profile == "custom":
+        return oracle.Custom()
+    if s.profile == "custom-flags":
+        return oracle.Custom(exclude_preflight=True, exclude_channels=frozenset({"voice-vxml"}))
+    return oracle.Stock(**STOCK_RULES[s.profile], forks=oracle.forks_of(s.faq_kbs))
+
+
 def expected(s: Shapes, selection: dict[str, Any]) -> dict[str, Any]:
-    stock = None
-    if s.profile != "custom":
-        stock = oracle.Stock(**STOCK_RULES[s.profile], forks=oracle.forks_of(s.faq_kbs))
     return oracle.metrics(
-        s.requests, START, END, s.tz, s.grain, {EXCLUDED}, stock=stock, **selection
+        s.requests, START, END, s.tz, s.grain, {EXCLUDED}, stock=reading(s), **selection
     )
+
+
+# -- every other read of the database, each against the oracle on the same set ------------------
+
+
+def _activity(db: Any, config: Config, s: Shapes) -> None:
+    frame = query_activity(db, DateRange(START, END, s.tz), config)
+    got = {
+        (r["org_id"], r["agent_id"], r["day"]): (r["started"], r["test"], r["billable"])
+        for r in frame.iter_rows(named=True)
+    }
+    want = oracle.activity(s.requests, START, END, s.tz, {EXCLUDED}, reading(s))
+    assert got == {k: v for k, v in want.items() if any(v)}, "the watch's pass"
+
+
+def _steps(db: Any, config: Config, s: Shapes) -> None:
+    explained = explain(db, DateRange(START, END, s.tz), config)
+    got = {
+        t.id: {
+            "left": t.left_out,
+            "status": t.by_status,
+            "missing": t.depth_missing,
+            "billable": t.billable,
+        }
+        for t in explained.tenants
+    }
+    assert got == oracle.steps(s.requests, START, END, s.tz, {EXCLUDED}, reading(s)), "steps"
+
+
+def _conversations(db: Any, config: Config, s: Shapes) -> None:
+    customers = [*TENANTS, "", mixed(TENANTS[0])]
+    rng = DateRange(START, END, s.tz)
+    forks = fork_roots(db, config)
+    got = {}
+    last: tuple[str, datetime] | None = None
+    for doc in conversations(db, rng, config, customers):
+        here = (doc["c"], doc["createdAt"])
+        assert last is None or last <= here, "the stream is by customer, then oldest first"
+        last = here
+        agent = rule.agent_of(doc, config.profile, forks) or oracle.UNATTRIBUTED
+        step = "billable" if doc["s"] == rule.PASSED else doc["s"]
+        got[str(doc["_id"])] = (doc["c"] or oracle.UNASSIGNED, step, agent)
+    wanted = {t if t else oracle.UNASSIGNED for t in customers}
+    want = oracle.conversations(s.requests, START, END, s.tz, wanted, reading(s))
+    assert got == want, "the statements' stream"
+
+
+def _names(db: Any, config: Config, s: Shapes) -> None:
+    profile = config.profile
+    collection, tenants = s.names
+    ids = [*TENANTS, EXCLUDED, mixed(TENANTS[1])]
+    assert lookup_tenant_names(db, ids, profile) == oracle.names(tenants, ids) | {
+        oracle.UNASSIGNED: f"No {profile.tenant}"
+    }, "tenant names"
+    bots = [*BOTS, FORK, WIDE]
+    frame = pl.DataFrame({"org_id": [TENANTS[0]] * len(bots), "agent_id": bots})
+    named = lookup_names(db, frame, profile)
+    got = dict(zip(named["agent_id"], named["agent_name"], strict=True))
+    assert got == oracle.names(s.faq_kbs, bots), "agent names"
+
+
+def _forks(db: Any, config: Config, s: Shapes) -> None:
+    want = oracle.forks_of(s.faq_kbs) if config.profile.forks else {}
+    assert fork_roots(db, config) == want, "published forks"
+
+
+def _billed(db: Any, config: Config, s: Shapes) -> None:
+    spec = Reconcile(collection="stripe_meters")
+    want = oracle.billed(s.meters)
+    if not want:
+        with pytest.raises(ReconcileError):
+            read_billed(spec, db)
+        return
+    got = {
+        (r["org_id"], r["month"]): r["billed"] for r in read_billed(spec, db).iter_rows(named=True)
+    }
+    assert got == want, "reconciliation's billed side"
+
+
+# Every pass of core.db.PASSES and look-up of core.db.LOOKUPS, and how it is checked ('table'
+# drives the cube in every scope). A read of the database that is not here fails
+# test_every_read_of_the_database_is_in_the_suite.
+DRIVEN: dict[str, Callable[[Any, Config, Shapes], None] | None] = {
+    "cube": None,  # usage-report table, every scope, above
+    "activity": _activity,
+    "steps": _steps,
+    "conversations": _conversations,
+    "names": _names,
+    "forks": _forks,
+    "billed": _billed,
+}
+
+
+def test_every_read_of_the_database_is_in_the_suite() -> None:
+    assert set(DRIVEN) == set(PASSES) | set(LOOKUPS)
 
 
 def check(
@@ -112,11 +225,15 @@ def check(
     `may_refuse` (plain documents only) the command must read the set: exit 0."""
     name = f"shapes_{uuid.uuid4().hex[:12]}"
     db = client[name]
+    for doc in s.requests:
+        doc.setdefault("_id", ObjectId())
     try:
         db.requests.insert_many([dict(d) for d in s.requests])
         db.faq_kbs.insert_many([dict(d) for d in s.faq_kbs])
-        collection, names = tenant_names(s.profile)
+        collection, names = s.names
         db[collection].insert_many(names)
+        if s.meters:
+            db.stripe_meters.insert_many([dict(d) for d in s.meters])
         span = ["--start", START.isoformat(), "--end", END.isoformat()]
         span += ["--tz", s.tz, "--granularity", s.grain]
         with pytest.MonkeyPatch.context() as env:
@@ -134,12 +251,16 @@ def check(
                 assert code == 0, said
                 got = oracle.metrics_from_json(json.loads(out))
                 assert got == expected(s, selection), said
+        config = load_config(configs[s.profile], env={})
+        for check_pass in DRIVEN.values():
+            if check_pass is not None:
+                check_pass(db, config, s)
     finally:
         client.drop_database(name)
 
 
 @settings(SETTINGS, max_examples=80 * max(1, EXPLORE))
-@given(s=stored_sets(("custom",)))
+@given(s=stored_sets(("custom", "custom-flags")))
 def test_custom_profile_reads_every_stored_form(
     client: Client, mongo: Any, configs: dict[str, Path], s: Shapes
 ) -> None:

@@ -10,9 +10,8 @@ the `$match` into a per-row sum: one aggregation, bounded the same way, streamed
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from pymongo.database import Database
@@ -50,10 +49,9 @@ def query_activity(db: Database, rng: DateRange, config: Config) -> pl.DataFrame
     """Per tenant, agent and local day of `rng`: conversations started (tests apart) and the
     billable ones, with names; excluded tenants left out."""
     forks = fork_roots(db, config)
-    zone = ZoneInfo(rng.timezone)
     records: list[tuple[str, str, date, int, int, int]] = []
     with translate_errors(db, what=f"the watch's pass over {rng.describe()}"):
-        cursor = aggregate(db, activity_pipeline(rng, config, forks), config)
+        cursor = aggregate(db, "activity", activity_pipeline(rng, config, forks), config)
         for row in cursor:
             key = row["_id"]
             if key["o"] in config.excluded_ids:
@@ -65,7 +63,7 @@ def query_activity(db: Database, rng: DateRange, config: Config) -> pl.DataFrame
                 (
                     key["o"] or UNASSIGNED,
                     key["a"] or UNATTRIBUTED,
-                    key["d"].replace(tzinfo=UTC).astimezone(zone).date(),
+                    date.fromisoformat(key["d"]),
                     0 if test else n,
                     n if test else 0,
                     billable,

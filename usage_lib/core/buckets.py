@@ -1,7 +1,7 @@
 """Bucketing, in one place: the granularity a range gets, its buckets (keys and labels,
-partial first and last ones), the day -> bucket map a cube is cut with, and the truncation
-the pass asks the server for. Buckets are unions of days in one zone, so monthly and weekly
-figures come exactly from a daily cube; weeks start on Monday and are keyed by its date
+partial first and last ones), the day -> bucket map a cube is cut with, and the cut of a
+date to its local day or month that the pass asks the server for. Buckets are unions of
+days in one zone, so monthly and weekly figures come exactly from a daily cube; weeks start on Monday and are keyed by its date
 (never ISO weeks, which break at year ends).
 """
 
@@ -86,14 +86,48 @@ def bucket_key(day: date, granularity: Granularity) -> str:
     return day.isoformat()
 
 
-def truncated(date_expr: Any, unit: str, timezone: str) -> dict[str, Any]:
-    """The server's truncation of a date to its bucket in `timezone` (weeks from Monday)."""
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/Greenwich"}
+_UTC_NAMES |= {"Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0"}
+
+
+def server_zone(timezone: str) -> str:
+    """The zone as every MongoDB since 3.6 reads it: an `Etc/` name (which mongod knows from
+    5.0.4 only) as its fixed offset, "Etc/GMT+5" being UTC-05:00 (POSIX signs)."""
+    if timezone in _UTC_NAMES:
+        return "UTC"
+    if timezone.startswith("Etc/GMT") and timezone[7:8] in ("+", "-") and timezone[8:].isdigit():
+        hours = int(timezone[8:])
+        return f"{'-' if timezone[7] == '+' else '+'}{hours:02d}:00"
+    return timezone
+
+
+def local_day(date_expr: Any, unit: str, timezone: str) -> dict[str, Any]:
+    """The server's cut of a date to its local day (`unit` "day") or the first day of its
+    local month ("month") in `timezone`, as "YYYY-MM-DD": one `$dateToString` per
+    conversation (MongoDB 3.6; `$dateTrunc` needs 5.0), and no instant to convert back."""
+    if unit not in ("day", "month"):
+        raise ValueError(f"a pass cuts days or months, not {unit!r}")
+    fmt = "%Y-%m-01" if unit == "month" else "%Y-%m-%d"
+    return {"$dateToString": {"date": date_expr, "format": fmt, "timezone": server_zone(timezone)}}
+
+
+def bucket_of_day(day_expr: Any, unit: str) -> Any:
+    """A "YYYY-MM-DD" local day (`local_day`) -> the key of its bucket as a day: itself, the
+    first of its month, or its week's Monday; calendar arithmetic in UTC, where a day is 24
+    hours (MongoDB 3.6 operators)."""
+    if unit == "day":
+        return day_expr
+    if unit == "month":
+        return {"$concat": [{"$substrCP": [day_expr, 0, 8]}, "01"]}
+    if unit != "week":
+        raise ValueError(f"no bucket {unit!r}")
+    day = {"$dateFromString": {"dateString": day_expr, "format": "%Y-%m-%d", "timezone": "UTC"}}
+    back = {"$multiply": [{"$subtract": [{"$isoDayOfWeek": "$$day"}, 1]}, 86_400_000]}
+    monday = {"$subtract": ["$$day", back]}
     return {
-        "$dateTrunc": {
-            "date": date_expr,
-            "unit": unit,
-            "timezone": timezone,
-            "startOfWeek": "monday",
+        "$let": {
+            "vars": {"day": day},
+            "in": {"$dateToString": {"date": monday, "format": "%Y-%m-%d", "timezone": "UTC"}},
         }
     }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pymongo import MongoClient
 from pymongo.command_cursor import CommandCursor
+from pymongo.cursor import Cursor
 from pymongo.database import Database
 from pymongo.errors import (
     ConfigurationError,

@@ -50,13 +50,9 @@ def steps_of(config: Config) -> tuple[str, ...]:
 
 
 def explain_pipeline(rng: DateRange, config: Config, tenant: str | None = None) -> list[Any]:
-    start, end = rng.utc_bounds()
-    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end, "$not": {"$type": "array"}}}
-    if tenant is not None:
-        found.update(rule.tenant_match(config.profile.tenant_field, tenant))
     step = rule.left_out_expr(config)
     return [
-        {"$match": found},
+        {"$match": rule.window_match(rng, config.profile, tenant)},
         {
             "$group": {
                 "_id": {
@@ -200,7 +196,7 @@ def explain(db: Database, rng: DateRange, config: Config, tenant: str | None = N
         tenant = rule.NONE if tenant == UNASSIGNED else tenant.lower()
     per: dict[str, dict[str, Any]] = {}
     with translate_errors(db, what=f"the steps of {rng.describe()}"):
-        cursor = aggregate(db, explain_pipeline(rng, config, tenant), config)
+        cursor = aggregate(db, "steps", explain_pipeline(rng, config, tenant), config)
         for row in cursor:
             key, n = row["_id"], int(row["n"])
             o = key["o"] or UNASSIGNED
@@ -213,9 +209,9 @@ def explain(db: Database, rng: DateRange, config: Config, tenant: str | None = N
                 continue
             t["left"][step] = t["left"].get(step, 0) + n
             if step == "status":
-                name = status_name(key["st"])
+                name = status_name(key.get("st"))  # no key: a conversation with no status
                 t["status"][name] = t["status"].get(name, 0) + n
-            if step == "depth" and key["dm"]:
+            if step == "depth" and key.get("dm"):
                 t["missing"] += n
     names = lookup_tenant_names(db, sorted(per), config.profile)
     tenants = [

@@ -32,8 +32,8 @@ Keys = list[tuple[str, int]]
 
 def recommended(config: Config) -> Keys:
     """Status (when the rule names statuses) and the window; then the depth range where the
-    rule has one. Preflight and channel conditions are `$ne`/`$nin`, which an index serves
-    poorly, so they stay out of it (they reject few conversations)."""
+    rule has one. Preflight and channel conditions are an `$expr` on the fetched document,
+    which no index serves, so they stay out of it (they reject few conversations)."""
     keys = [("status", 1)] if config.rule.statuses is not None else []
     keys.append(("createdAt", 1))
     if config.rule.min_depth > 0:

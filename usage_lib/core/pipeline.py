@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from usage_lib.core import rule
-from usage_lib.core.buckets import truncated
+from usage_lib.core.buckets import bucket_of_day, local_day
 from usage_lib.core.config import BillingRule, Config
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Grain
 from usage_lib.core.metrics import COUNT_ONLY, Reading
@@ -37,9 +37,10 @@ def pipeline(
     also sums `c`, the conversations that rule counts.
 
     1. `$match` the rule's conversations (of one tenant, or one agent, when asked).
-    2. `$group` on the stored forms: tenant, agent evidence, the local day (or month), the
-       test flag (and the requester, when users are read). Per conversation the server reads
-       fields and truncates a date: the least work, since SecantusDB pays per operator.
+    2. `$group` on the stored forms: tenant, agent evidence, the local day (or month) as
+       "YYYY-MM-DD", the test flag (and the requester, when users are read). Per conversation
+       the server reads fields and formats a date: the least work, since SecantusDB pays per
+       operator. Every operator is in MongoDB 4.4 (docs/mongodb-limits.md).
     3. `$project` the grouped rows to normalized ids (`rule`), forks to their root bot.
     4. `$group` again on the normalized key: a cube row each. With users, each row first
        fans out into its cube key and, when it is billable, one key per users level and
@@ -51,7 +52,7 @@ def pipeline(
     key: dict[str, Any] = {
         "o": f"${profile.tenant_field}",
         "a": rule.agent_evidence(profile),
-        "d": truncated("$createdAt", grain, rng.timezone),
+        "d": local_day("$createdAt", grain, rng.timezone),
         "x": rule.is_test_expr(profile),
     }
     sums: dict[str, Any] = {"n": {"$sum": 1}}
@@ -92,10 +93,7 @@ def pipeline(
     cube_key = {"o": "$o", "a": "$a", "d": "$d", "x": "$x"}
     if users is None:
         return [*stages, {"$group": {"_id": cube_key, **totals}}]
-    if users.granularity == grain:
-        bucket: Any = "$d"
-    else:
-        bucket = truncated("$d", users.granularity, rng.timezone)
+    bucket = bucket_of_day("$d", users.granularity)
     user_keys = [
         {
             "t": "u",

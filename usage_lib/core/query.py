@@ -4,10 +4,8 @@ into a cube, the names of tenants and agents looked up, published forks found.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 from bson import ObjectId
@@ -25,7 +23,7 @@ from usage_lib.core.cube import (
     Cube,
     Grain,
 )
-from usage_lib.core.db import LOOKUP_TIMEOUT_MS, aggregate, translate_errors
+from usage_lib.core.db import aggregate, lookup, translate_errors
 from usage_lib.core.metrics import ALL, COUNT_ONLY, Reading
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
@@ -39,7 +37,6 @@ def _to_frame(
 ) -> pl.DataFrame:
     """Grouped rows -> the cube: local days (a month's first day in the range), billable /
     test / excluded, and the metrics' sums when they were read."""
-    zone = ZoneInfo(rng.timezone)
     has_depth = config.profile.has_depth
     records = []
     for key, row in rows:
@@ -56,7 +53,7 @@ def _to_frame(
             (
                 org,
                 agent,
-                max(_local(key["d"], zone), rng.start),
+                max(date.fromisoformat(key["d"]), rng.start),
                 billable,
                 test,
                 n if why == rule.EXCLUDED else 0,
@@ -71,26 +68,18 @@ def _to_frame(
     )
 
 
-def _local(instant: datetime, zone: ZoneInfo) -> date:
-    return instant.replace(tzinfo=UTC).astimezone(zone).date()
-
-
 def fork_roots(db: Database, config: Config) -> dict[str, str]:
     """Published forks (faq_kbs with a root_id) -> the bot they were published from; one
     small query, only where the profile reports forks under their root."""
     if not config.profile.forks:
         return {}
     with translate_errors(db):
-        found = db.faq_kbs.find({"root_id": {"$nin": [None, ""]}}, {"root_id": 1}).max_time_ms(
-            LOOKUP_TIMEOUT_MS
-        )
-        roots = {str(d["_id"]).lower(): rule.id_of(d["root_id"]) for d in found}
-    return {fork: root for fork, root in roots.items() if root}
+        found = lookup(db, "forks", "faq_kbs", {"root_id": {"$nin": [None, ""]}}, {"root_id": 1})
+        roots = {rule.id_of(d.get("_id")): rule.id_of(d.get("root_id")) for d in found}
+    return {fork: root for fork, root in roots.items() if fork and root}
 
 
-def _users_frame(
-    rows: list[dict[str, Any]], granularity: Granularity, zone: ZoneInfo
-) -> pl.DataFrame:
+def _users_frame(rows: list[dict[str, Any]], granularity: Granularity) -> pl.DataFrame:
     """The pass's users counts -> org_id, agent_id, bucket, users (ALL marks a dimension, or
     the whole range, counted together)."""
     records = []
@@ -100,7 +89,7 @@ def _users_frame(
             (
                 ALL if o is None else o or UNASSIGNED,
                 ALL if a is None else a or UNATTRIBUTED,
-                ALL if b is None else bucket_key(_local(b, zone), granularity),
+                ALL if b is None else bucket_key(date.fromisoformat(b), granularity),
                 int(key["users"]),
             )
         )
@@ -109,35 +98,40 @@ def _users_frame(
     )
 
 
-def _object_ids(ids: list[str]) -> list[ObjectId]:
-    return [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
-
-
 NAMES_BY_ID = 500  # more ids than this: read the (small) collection whole, streamed
 
 
 def _documents(
-    collection: Any, ids: list[str], fields: dict[str, int]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(lower-case id, document) of the documents with these ids (stored as ObjectId or
-    string): one `$in` for a few, the whole collection, streamed, for thousands (a `$in` of
-    thousands is no cheaper, and on some servers far dearer)."""
+    db: Database, collection: str, ids: list[str], fields: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """{normalized id: document} of the documents with these (normalized) ids, whose `_id` is
+    an ObjectId or its hex in either case: one `$in` for a few, the whole collection,
+    streamed, for thousands (a `$in` of thousands is no cheaper, and on some servers far
+    dearer)."""
     if not ids:
-        return
-    query = {"_id": {"$in": _object_ids(ids) + ids}} if len(ids) <= NAMES_BY_ID else {}
-    for doc in collection.find(query, fields).max_time_ms(LOOKUP_TIMEOUT_MS).batch_size(5_000):
-        yield str(doc["_id"]).lower(), doc
+        return {}
+    forms: list[Any] = [ObjectId(i) for i in ids if ObjectId.is_valid(i)]
+    forms += list(dict.fromkeys([*ids, *map(rule.upper, ids)]))
+    query = {"_id": {"$in": forms}} if len(ids) <= NAMES_BY_ID else {}
+    found = {
+        rule.id_of(doc.get("_id")): doc for doc in lookup(db, "names", collection, query, fields)
+    }
+    found.pop(rule.NONE, None)
+    return found
+
+
+def _name(doc: dict[str, Any] | None, default: str) -> str:
+    """A document's `name` when it is a non-empty string, else `default`."""
+    name = (doc or {}).get("name")
+    return name if isinstance(name, str) and name.strip() else default
 
 
 def lookup_tenant_names(db: Database, ids: list[str], profile: Profile = CUSTOM) -> dict[str, str]:
     """Tenant id -> its name (the id itself when it has none); one batched query."""
     org_ids = [i for i in ids if i != UNASSIGNED]
     with translate_errors(db, what="the look-up of names"):
-        found = {
-            key: doc.get("name")
-            for key, doc in _documents(db[profile.tenant_names], org_ids, {"name": 1})
-        }
-    return {i: str(found.get(i) or i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
+        found = _documents(db, profile.tenant_names, org_ids, {"name": 1})
+    return {i: _name(found.get(i), i) for i in org_ids} | {UNASSIGNED: f"No {profile.tenant}"}
 
 
 def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -> pl.DataFrame:
@@ -149,10 +143,10 @@ def lookup_names(db: Database, frame: pl.DataFrame, profile: Profile = CUSTOM) -
     org_names = lookup_tenant_names(db, sorted(set(frame["org_id"].to_list())), profile)
     agent_ids = sorted(set(frame["agent_id"].to_list()) - {UNATTRIBUTED})
     with translate_errors(db, what="the look-up of names"):
-        bots = dict(_documents(db.faq_kbs, agent_ids, {"name": 1, "trashed": 1}))
-    agent_names = {i: str((bots.get(i.lower()) or {}).get("name") or i) for i in agent_ids}
+        bots = _documents(db, "faq_kbs", agent_ids, {"name": 1, "trashed": 1})
+    agent_names = {i: _name(bots.get(i), i) for i in agent_ids}
     agent_names[UNATTRIBUTED] = UNATTRIBUTED_NAME
-    exists = {i: i.lower() in bots and not bots[i.lower()].get("trashed") for i in agent_ids}
+    exists = {i: i in bots and bots[i].get("trashed") is not True for i in agent_ids}
     exists[UNATTRIBUTED] = True
     return frame.with_columns(
         pl.col("org_id").replace_strict(org_names, return_dtype=pl.String).alias("org_name"),
@@ -181,7 +175,8 @@ def query_cube(
     cube_rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
     user_rows: list[dict[str, Any]] = []
     with translate_errors(db, what=f"the pass over {rng.describe()}"):
-        cursor = aggregate(db, pipeline(rng, config, grain, org, reading, forks, agent), config)
+        passed = pipeline(rng, config, grain, org, reading, forks, agent)
+        cursor = aggregate(db, "cube", passed, config)
         for row in cursor:
             key = row.pop("_id")
             if key.get("t") == "u":
@@ -190,7 +185,7 @@ def query_cube(
                 cube_rows.append((key, row))
     users = None
     if reading.users is not None:
-        users = _users_frame(user_rows, reading.users.granularity, ZoneInfo(rng.timezone))  # type: ignore[arg-type]
+        users = _users_frame(user_rows, reading.users.granularity)  # type: ignore[arg-type]
     frame = _to_frame(cube_rows, rng, config)
     frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
     return Cube(

@@ -21,6 +21,7 @@ follow MongoDB's own comparison rules (docs/domain.md, "Stored data comes in eve
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -43,27 +44,34 @@ def match(
     rng: DateRange, config: Config, tenant: str | None = None, agent: Agent | None = None
 ) -> dict[str, Any]:
     """The conversations the rule can count in `rng`: range, statuses, depth, preflight and
-    channels; with `tenant` (a normalized id, or NONE) that tenant's only, with `agent`
+    channels (these two as `left_out_expr` reads them); with `tenant` (a normalized id, or NONE) that tenant's only, with `agent`
     (within a tenant or not) a superset of that agent's (the pass keeps it exactly).
 
     Test conversations and exclusions are not filtered here but counted apart, so the data
     checks come from the same pass. Array values never count (they are no date, number or
-    flag), and would break `$dateTrunc`."""
-    start, end = rng.utc_bounds()
+    flag), though a query matches arrays element-wise."""
     rule, profile = config.rule, config.profile
-    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end, "$not": {"$type": "array"}}}
+    found = window_match(rng, profile, tenant)
     if rule.statuses is not None:
         found["status"] = {"$in": list(rule.statuses), "$not": {"$type": "array"}}
     if rule.min_depth > 0:
         found[profile.depth_field] = {"$gte": rule.min_depth, "$not": {"$type": "array"}}
-    if rule.exclude_preflight:
-        found["preflight"] = {"$ne": True}
-    if rule.exclude_channels:
-        found["channel.name"] = {"$nin": list(rule.exclude_channels)}
-    if tenant is not None:
-        found.update(tenant_match(profile.tenant_field, tenant))
+    flags = [held for _, held in _flag_steps(rule)]
+    if flags:  # as the steps read them: a query's $ne/$nin reads arrays in ways of its own
+        found["$expr"] = {"$not": [flags[0] if len(flags) == 1 else {"$or": flags}]}
     if agent is not None:
         found.update(agent.match(profile))
+    return found
+
+
+def window_match(rng: DateRange, profile: Profile, tenant: str | None = None) -> dict[str, Any]:
+    """Every conversation started in `rng` (of `tenant`, a normalized id, when given), whatever
+    the rule says of it: the `$match` of every pass. Only a date is in a range; an array of
+    dates is not (a query matches arrays element-wise, and no bucket can be cut from one)."""
+    start, end = rng.utc_bounds()
+    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end, "$not": {"$type": "array"}}}
+    if tenant is not None:
+        found.update(tenant_match(profile.tenant_field, tenant))
     return found
 
 
@@ -92,10 +100,33 @@ PASSED = "passed"  # no step of the `$match` or the test flag leaves the convers
 
 
 def _holds(value: Expr, values: list[Any]) -> Expr:
-    """What a query's `$ne`/`$nin` leaves out: the value is one of `values`, or an array that
-    holds one."""
+    """The value is one of `values`, or an array that holds one (one level deep)."""
     inside = {"$gt": [{"$size": {"$setIntersection": [value, values]}}, 0]}
-    return {"$or": [{"$in": [value, values]}, {"$and": [{"$isArray": value}, inside]}]}
+    # the guard in $cond: MongoDB may evaluate every operand of $and/$or (docs/domain.md)
+    return {"$cond": [{"$isArray": value}, inside, {"$in": [value, values]}]}
+
+
+def _flag_steps(r: BillingRule) -> list[tuple[str, Expr]]:
+    """The rule's first steps, each with what leaves a conversation out: `preflight` true (or
+    an array holding true), `channel.name` a left-out channel (or an array holding one)."""
+    steps: list[tuple[str, Expr]] = []
+    if r.exclude_preflight:
+        steps.append(("preflight", _holds("$preflight", [True])))
+    if r.exclude_channels:
+        steps.append(("channel", _holds(_CHANNEL_NAMES, list(r.exclude_channels))))
+    return steps
+
+
+# `channel.name` as MongoDB reads the path: the name of the channel object, or of each object
+# in an array of them. Spelled out with $map, not left to the path's own traversal of arrays,
+# which not every server implements (SecantusDB reads a path through an array as missing).
+_CHANNEL_NAMES = {
+    "$cond": [
+        {"$isArray": "$channel"},
+        {"$map": {"input": "$channel", "in": "$$this.name"}},
+        "$channel.name",
+    ]
+}
 
 
 def left_out_expr(config: Config) -> Expr:
@@ -103,13 +134,7 @@ def left_out_expr(config: Config) -> Expr:
     channel, test, status, depth, each as the `$match` and the test flag read it; PASSED when
     none does (an excluded tenant is left out next, on the normalized tenant)."""
     r, profile = config.rule, config.profile
-    branches: list[Expr] = []
-    if r.exclude_preflight:
-        branches.append({"case": _holds("$preflight", [True]), "then": "preflight"})
-    if r.exclude_channels:
-        branches.append(
-            {"case": _holds("$channel.name", list(r.exclude_channels)), "then": "channel"}
-        )
+    branches: list[Expr] = [{"case": held, "then": step} for step, held in _flag_steps(r)]
     if r.exclude_test_mode:
         branches.append({"case": is_test_expr(profile), "then": "test"})
     if r.statuses is not None:
@@ -117,6 +142,22 @@ def left_out_expr(config: Config) -> Expr:
     if r.min_depth > 0:
         branches.append({"case": {"$not": [_depth_counted(r, profile)]}, "then": "depth"})
     return {"$switch": {"branches": branches, "default": PASSED}} if branches else PASSED
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_TO_LOWER, _TO_UPPER = str.maketrans(_UPPER, _LOWER), str.maketrans(_LOWER, _UPPER)
+
+
+def lower(text: str) -> str:
+    """`$toLower`: ASCII letters only (MongoDB's case operators leave every other character
+    as it is), so that Python and the server give an id the same row."""
+    return text.translate(_TO_LOWER)
+
+
+def upper(text: str) -> str:
+    """`$toUpper`: ASCII letters only."""
+    return text.translate(_TO_UPPER)
 
 
 def tenant_match(field: str, tenant: str) -> dict[str, Any]:
@@ -129,7 +170,7 @@ def tenant_match(field: str, tenant: str) -> dict[str, Any]:
                 {field: {"$type": "array"}},
             ]
         }
-    forms: list[Any] = list(dict.fromkeys([tenant, tenant.lower(), tenant.upper()]))
+    forms: list[Any] = list(dict.fromkeys([tenant, lower(tenant), upper(tenant)]))
     if ObjectId.is_valid(tenant):
         forms.insert(0, ObjectId(tenant))
     return {field: {"$in": forms}}  # points: the tenant index finds each
@@ -227,10 +268,15 @@ def agent_expr(evidence: Expr, profile: Profile, forks: Mapping[str, str]) -> Ex
             "$filter": {
                 "input": {"$cond": [{"$isArray": f"{evidence}.p"}, f"{evidence}.p", []]},
                 "cond": {
-                    "$and": [
+                    "$cond": [  # $strLenCP and $substrCP raise on what is no string
                         {"$eq": [{"$type": "$$this"}, "string"]},
-                        {"$gt": [{"$strLenCP": "$$this"}, size]},
-                        {"$eq": [{"$substrCP": ["$$this", 0, size]}, profile.bot_prefix]},
+                        {
+                            "$and": [
+                                {"$gt": [{"$strLenCP": "$$this"}, size]},
+                                {"$eq": [{"$substrCP": ["$$this", 0, size]}, profile.bot_prefix]},
+                            ]
+                        },
+                        False,
                     ]
                 },
             }
@@ -300,7 +346,7 @@ def tenant_of(value: Any) -> str:
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, str):
-        return value.lower() if value in (value.lower(), value.upper()) else value
+        return lower(value) if value in (lower(value), upper(value)) else value
     return NONE
 
 
@@ -308,7 +354,7 @@ def id_of(value: Any) -> str:
     """An id in any case (an end user, a bot): an ObjectId or a string, lower-cased."""
     if isinstance(value, ObjectId):
         return str(value)
-    return value.lower() if isinstance(value, str) else NONE
+    return lower(value) if isinstance(value, str) else NONE
 
 
 user_of = id_of
@@ -329,7 +375,7 @@ def agent_of(doc: Mapping[str, Any], profile: Profile, forks: Mapping[str, str])
         marked = [p for p in doc["participants"] if isinstance(p, str) and p.startswith(prefix)]
         marked = [p for p in marked if len(p) > len(prefix)]
         found = marked[0][len(prefix) :] if marked else NONE
-    found = found.lower()
+    found = lower(found)
     return forks.get(found, found)
 
 
@@ -343,13 +389,17 @@ def handed_off(doc: Mapping[str, Any]) -> bool:
 
 
 def number(value: Any) -> float | None:
-    """A depth as a number (a sum of depths: Decimal128 and doubles too), None if it is none."""
+    """A stored number of any type (int, long, double, Decimal128; a sum of depths too) as a
+    float; None for what is none: a bool, a string, NaN or an infinity."""
     if isinstance(value, bool):
         return None
     if isinstance(value, Decimal128):
         value = value.to_decimal()
+    if isinstance(value, Decimal) and not value.is_finite():
+        return None  # float() raises on a signalling NaN
     if isinstance(value, int | float | Decimal):
-        return float(value)
+        found = float(value)
+        return found if math.isfinite(found) else None
     return None
 
 

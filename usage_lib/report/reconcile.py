@@ -20,6 +20,7 @@ from pymongo.errors import PyMongoError
 from usage_lib.core import rule
 from usage_lib.core.config import HEX24, Reconcile
 from usage_lib.core.cube import UNASSIGNED
+from usage_lib.core.db import lookup
 from usage_lib.errors import ReconcileError
 
 BILLED = {"org_id": pl.String, "month": pl.String, "billed": pl.Float64}
@@ -74,13 +75,13 @@ def _read_collection(spec: Reconcile, db: Database) -> list[tuple[str, str, floa
     fields = {spec.organization_field: 1, spec.period_field: 1, spec.value_field: 1}
     rows = []
     try:
-        for doc in db[str(spec.collection)].find({}, fields).max_time_ms(30_000):
-            org = rule.tenant_of(_get(doc, spec.organization_field)) or None
-            month = _month(_get(doc, spec.period_field))
-            value = _get(doc, spec.value_field)
-            if org is None or month is None or not isinstance(value, int | float):
+        for doc in lookup(db, "billed", str(spec.collection), {}, fields):
+            org = rule.tenant_of(rule.field(doc, spec.organization_field)) or None
+            month = _month(rule.field(doc, spec.period_field))
+            value = rule.number(rule.field(doc, spec.value_field))  # a number of any type, no bool
+            if org is None or month is None or value is None:
                 continue  # a reading for something else (voice, another meter)
-            rows.append((org, month, float(value)))
+            rows.append((org, month, value))
     except PyMongoError as exc:
         raise ReconcileError(f"{where}: cannot be read ({type(exc).__name__})") from None
     if not rows:
@@ -89,13 +90,6 @@ def _read_collection(spec: Reconcile, db: Database) -> list[tuple[str, str, floa
             f"numeric {spec.value_field}"
         )
     return rows
-
-
-def _get(doc: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = doc
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
 
 
 def _month(value: Any) -> str | None:

@@ -3,7 +3,7 @@ conversations it started to the billed ones, and the conversations behind both, 
 that names no other customer.
 
 The counts come from the month's cube (the pack's numbers) and the steps' pass (`explain`);
-the conversation rows from one streamed aggregation over the month, each billable one into
+the conversation rows from one streamed aggregation over the month (`core.conversations`), each billable one into
 the customer's conversations.csv/.xlsx and each other one, with the step that left it out,
 into its not-billed.csv/.xlsx, written as they arrive, so memory stays flat however large
 the month is.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -26,9 +25,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from usage_lib.core import rule
+from usage_lib.core.conversations import conversations, reason
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube
-from usage_lib.core.db import aggregate, translate_errors
-from usage_lib.core.explain import explain, status_name
+from usage_lib.core.explain import explain
 from usage_lib.core.periods import months_ending, parse_month
 from usage_lib.core.query import fork_roots
 from usage_lib.core.source import Source, month_cube
@@ -42,14 +41,6 @@ from usage_lib.report.store import Sending
 
 COLUMNS = ["_id", "request_id", "started", "agent_id", "agent", "depth", "handed_off"]
 NOT_BILLED = [*COLUMNS, "reason"]
-FIELDS = (
-    "request_id",
-    "createdAt",
-    "status",
-    "attributes.bot_id",
-    "participantsBots",
-    "participantsAgents",
-)  # fmt: skip  (and the profile's tenant, test and depth fields)
 
 
 def slug(name: str) -> str:
@@ -166,7 +157,9 @@ def _write_rows(
     other: _Writer | None = None
     stack = ExitStack()
     with stack:
-        for doc in _conversations(source, cube, month, org, list(folders)):
+        one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
+        tenant = None if org is None else org.lower()
+        for doc in conversations(source.db, one, source.config, list(folders), tenant):
             if doc["c"] != customer:
                 stack.close()
                 customer = doc["c"]
@@ -186,7 +179,7 @@ def _write_rows(
             if doc["s"] == rule.PASSED:
                 billed.add(values)
             else:
-                other.add([*values, _reason(doc, profile)])
+                other.add([*values, reason(doc, profile)])
             rows[customer], left_out[customer] = billed.rows, other.rows
     for folder in folders.values():  # a customer the stream did not reach: empty files
         if not (folder / "conversations.csv").exists():
@@ -197,17 +190,6 @@ def _write_rows(
 
 
 _NOT_BILLED = ("not-billed", NOT_BILLED, "Conversations not billed, and why")
-
-
-def _reason(doc: dict[str, Any], profile: Any) -> str:
-    """Why a conversation is not billed, in the steps' words (`explain`)."""
-    step = doc["s"]
-    if step == "status":
-        return f"status: {status_name(doc.get('status'))}"
-    if step == "depth":
-        known = rule.number(doc.get(profile.depth_field)) is not None
-        return "depth: too short" if known else "depth: missing"
-    return str(step)
 
 
 def _depth(value: Any) -> int | float | None:
@@ -260,39 +242,6 @@ def statement_message(statement: Statement, month: str) -> EmailMessage:
         else:
             message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return message
-
-
-def _conversations(
-    source: Source, cube: Cube, month: str, org: str | None, customers: list[str]
-) -> Iterator[Any]:
-    """The month's conversations of `customers`, by customer (`c`, its normalized id), then
-    oldest first, each with the step that leaves it out (`s`, PASSED when it is billable: the
-    customers are no excluded tenants): one aggregation, streamed; its sort spills to disk."""
-    one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
-    config, p = source.config, source.config.profile
-    wanted = [
-        *FIELDS,
-        *([p.depth_field] if p.has_depth else []),
-        *(["participants"] if p.bot_prefix else []),
-    ]
-    start, end = one.utc_bounds()
-    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end, "$not": {"$type": "array"}}}
-    if org is not None:
-        found.update(rule.tenant_match(p.tenant_field, org.lower()))
-    pipeline = [
-        {"$match": found},
-        {
-            "$project": {
-                "c": rule.tenant_expr(f"${p.tenant_field}"),
-                "s": rule.left_out_expr(config),
-                **dict.fromkeys(wanted, 1),
-            }
-        },
-        {"$match": {"c": {"$in": customers}}},
-        {"$sort": {"c": 1, "createdAt": 1, "_id": 1}},
-    ]
-    with translate_errors(source.db, what=f"the conversations of {month}"):
-        yield from aggregate(source.db, pipeline, config, batch=2_000)
 
 
 def statement_html(
