@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,9 @@ from data import (
     stock_docs,
     trap_docs,
 )
+from eager_server import eager_mongo
 from limits import Served, release, served
-from pymongo import MongoClient
+from pymongo import MongoClient, uri_parser
 from pymongo.database import Database
 from support import BIN, PASSWORD
 
@@ -32,24 +35,50 @@ from usage_lib.demo.data import generate
 from usage_lib.demo.server import EmbeddedMongo, load
 from usage_lib.paths import EXAMPLE_CONFIG
 
+#: A user's MongoDB for the tests that create and drop their own databases (no server started).
+TEST_URI_VARIABLE = "USAGE_TEST_MONGODB_URI"
+
+
+@dataclass(frozen=True)
+class External:
+    """A user's MongoDB named by USAGE_TEST_MONGODB_URI, seen as `limits.Served` is (no
+    server of ours, no proxy: the 16 MiB limit is the server's own there)."""
+
+    uri: str
+    server: None = None
+    proxy: None = None
+
+    @property
+    def port(self) -> int | None:
+        """The first host's port (None for a mongodb+srv:// URI, which names none)."""
+        if not self.uri.startswith("mongodb://"):
+            return None
+        return int(uri_parser.parse_uri(self.uri)["nodelist"][0][1])
+
 
 @pytest.fixture(scope="session")
-def mongo() -> Iterator[Served]:
-    """The tests' server, through a proxy that enforces MongoDB's 16 MiB limit (limits.py)."""
-    with EmbeddedMongo(":memory:") as server:
+def mongo() -> Iterator[Served | External]:
+    """The tests' server: SecantusDB whose `$and` / `$or` expressions evaluate every
+    operand, as mongod may (tests/eager_server.py), through a proxy that enforces MongoDB's
+    16 MiB limit (limits.py), or the MongoDB at USAGE_TEST_MONGODB_URI when it is set."""
+    uri = os.environ.get(TEST_URI_VARIABLE)
+    if uri:
+        yield External(uri)
+        return
+    with eager_mongo() as server:
         seen = served(server)
         yield seen
         release(seen)
 
 
 @pytest.fixture(scope="session")
-def client(mongo: Served) -> Iterator[MongoClient[dict[str, Any]]]:
+def client(mongo: Served | External) -> Iterator[MongoClient[dict[str, Any]]]:
     with MongoClient(mongo.uri) as c:
         yield c
 
 
 @pytest.fixture
-def env(mongo: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(mongo: Served | External, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The CLI on the trap database: its URI in the environment, a config excluding one
     organization."""
     config = tmp_path / "usage.toml"

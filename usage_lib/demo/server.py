@@ -49,14 +49,22 @@ def free_port() -> int:
 
 
 class EmbeddedMongo:
-    """A SecantusDB server process; use as a context manager or call stop()."""
+    """A SecantusDB server process; use as a context manager or call stop().
+
+    `command`: the program and leading arguments to run instead of `secantusd-py` (the
+    tests' launcher of a patched SecantusDB); the server's own arguments follow them."""
 
     def __init__(
-        self, storage: str | Path = ":memory:", port: int | None = None, auth: bool = False
+        self,
+        storage: str | Path = ":memory:",
+        port: int | None = None,
+        auth: bool = False,
+        command: list[str] | None = None,
     ) -> None:
         self.storage = storage if storage == ":memory:" else str(Path(storage).absolute())
         self.port = port or free_port()
         self.auth = auth  # require SCRAM authentication (users are created before, without it)
+        self.command = list(command) if command else None
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,8 +78,9 @@ class EmbeddedMongo:
                     f"the embedded database did not start: port {self.port} is already in use"
                 )
         server = Path(sys.executable).with_name("secantusd-py")
+        program = self.command or [str(server) if server.exists() else "secantusd-py"]
         command = [
-            str(server) if server.exists() else "secantusd-py",
+            *program,
             "--host",
             "127.0.0.1",
             "--port",
