@@ -271,9 +271,10 @@ def agent_expr(evidence: Expr, profile: Profile, forks: Mapping[str, str]) -> Ex
                     "$cond": [  # $strLenCP and $substrCP raise on what is no string
                         {"$eq": [{"$type": "$$this"}, "string"]},
                         {
-                            "$and": [
+                            "$cond": [
                                 {"$gt": [{"$strLenCP": "$$this"}, size]},
                                 {"$eq": [{"$substrCP": ["$$this", 0, size]}, profile.bot_prefix]},
+                                False,
                             ]
                         },
                         False,
