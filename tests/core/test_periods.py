@@ -1,10 +1,17 @@
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usage_lib.core.buckets import bucket_key, buckets, choose_granularity
+from usage_lib.core.buckets import (
+    bucket_key,
+    bucket_of_day,
+    buckets,
+    choose_granularity,
+    server_zone,
+)
 from usage_lib.core.periods import (
     DateRange,
     default_range,
@@ -117,3 +124,30 @@ def test_report_month() -> None:
     assert month_after(2026, 12) == date(2027, 1, 1)
     with pytest.raises(ConfigError, match="--month: '2026-13' is not a month"):
         report_month("2026-13", "--month")
+
+
+def test_etc_zones_go_to_the_server_as_offsets_with_posix_signs() -> None:
+    """mongod knows `Etc/` names from 5.0.4 only; an offset works on every version."""
+    assert server_zone("Etc/GMT+5") == "-05:00"  # POSIX: GMT+5 is five hours behind
+    assert server_zone("Etc/GMT-14") == "+14:00"
+    assert server_zone("Etc/UTC") == server_zone("Etc/GMT") == "UTC"
+    assert server_zone("Europe/Berlin") == "Europe/Berlin"
+
+
+def test_the_server_cuts_weeks_and_months_from_a_day_as_python_does(client: Any) -> None:
+    """`bucket_of_day` on the server equals `bucket_key` for every day of two years (year
+    ends, leap day, weeks across them)."""
+    days = [date(2026, 12, 20) + timedelta(days=i) for i in range(-730, 30)]
+    db = client["buckets_of_days"]
+    db.days.drop()
+    db.days.insert_many([{"_id": i, "d": d.isoformat()} for i, d in enumerate(days)])
+    try:
+        for unit in ("day", "week", "month"):
+            got = db.days.aggregate(
+                [{"$project": {"b": bucket_of_day("$d", unit)}}, {"$sort": {"_id": 1}}]
+            )
+            want = [bucket_key(d, unit) for d in days]  # type: ignore[arg-type]
+            wanted = [w if unit != "month" else w + "-01" for w in want]
+            assert [r["b"] for r in got] == wanted, unit
+    finally:
+        client.drop_database("buckets_of_days")
