@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test lint lab notebooks bench clean
+.PHONY: install report test lint lab notebooks bench clean conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ report: $(STAMP)
 ## time (about 12 minutes on 2 cores; the demo database is shared by both workers).
 test: lint
 	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest -n 2 --dist loadfile
+
+## MongoDB's semantics the billing rule stands on (tests/conformance, docs/conformance.md) and the
+## stored-forms property tests, on the server USAGE_TEST_MONGODB_URI names, else the embedded one:
+##   USAGE_TEST_MONGODB_URI=mongodb://... make conformance
+## A disposable server only: it creates and drops databases (conformance_*, shapes_*).
+conformance: $(STAMP)
+	@$(BIN)/python tests/conformance/which_server.py
+	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest -p no:cacheprovider -o addopts="-ra" tests/conformance tests/core/test_stored_shapes.py
 
 ## The benchmark (prints figures; about 45 minutes here): the deep shape at 50k, 150k and 500k
 ## conversations, the wide one at 2,000 and 4,000 tenants. It lives in benchmarks/, outside the wheel.
