@@ -2,6 +2,11 @@
 (tests/wire.py), and the root conftest.py fails any test (an nbval cell too) in which a
 server returned a document over 16 MiB, as MongoDB would have refused it.
 
+The proxy also presents the server as the oldest MongoDB the product supports, 4.4 (`GATE`,
+tests/gate.py): the driver sees wire version 9 and buildInfo 4.4.29, and a command using a
+stage or operator newer than 4.4 (`$dateTrunc`, `$setWindowFields`, ...) fails as it would
+on mongod 4.4, so the whole suite proves the product works there.
+
 `served(server)` puts a proxy in front of a started server and registers it; `check()`
 is called around every test.
 """
@@ -13,16 +18,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from gate import Gate
 from wire import LimitProxy
 
 PROXIES: list[LimitProxy] = []
+GATE = "4.4.29"  # every test server presents itself as this MongoDB (None: as itself)
 
 
 @dataclass(frozen=True)
 class Served:
     """A test server seen through its proxy: clients use `uri` (or `port`)."""
 
-    server: Any  # usage_lib.embedded.EmbeddedMongo
+    server: Any  # usage_lib.demo.server.EmbeddedMongo
     proxy: LimitProxy
 
     @property
@@ -34,8 +41,11 @@ class Served:
         return self.proxy.port
 
 
-def served(server: Any) -> Served:
-    proxy = LimitProxy("127.0.0.1", server.port).start()
+def served(server: Any, version: str | None = GATE, wire: int | None = None) -> Served:
+    """`server` behind a started proxy, seen as MongoDB `version` (its release's wire version
+    unless `wire`); version=None shows the server as it is."""
+    gate = Gate(version, wire) if version else None
+    proxy = LimitProxy("127.0.0.1", server.port, gate=gate).start()
     PROXIES.append(proxy)
     return Served(server, proxy)
 
@@ -68,9 +78,9 @@ def largest(*commands: str) -> int:
 
 
 @contextmanager
-def serving(server: Any) -> Iterator[Served]:
+def serving(server: Any, version: str | None = GATE, wire: int | None = None) -> Iterator[Served]:
     """`served` for the length of a `with` block."""
-    seen = served(server)
+    seen = served(server, version, wire)
     try:
         yield seen
     finally:

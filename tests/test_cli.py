@@ -149,8 +149,9 @@ def test_text_and_csv_formats(traps: Any, env: Path, capsys: pytest.CaptureFixtu
     ("args", "message"),
     [
         (["--start", "2026-13-01", "--end", "2026-12-31"], "--start: '2026-13-01' is not a date"),
-        (["--start", "2026-02-01", "--end", "2026-01-01"], "after"),
-        (["--start", "2026-02-01"], "give both"),
+        (["--start", "2026-02-01", "--end", "2026-01-01"], "--end: 2026-01-01 is before the start"),
+        (["--start", "2026-02-01"], "--end: give both a start and an end, or neither"),
+        (["--end", "2026-02-01"], "--start: give both a start and an end, or neither"),
         (["--tz", "Moon/Base"], "unknown time zone"),
         (["--scope", "org", "--org", "123"], "--org: '123' is not"),
         (["--scope", "org"], "needs --org"),
@@ -158,9 +159,16 @@ def test_text_and_csv_formats(traps: Any, env: Path, capsys: pytest.CaptureFixtu
         (["--granularity", "year"], "invalid choice"),
         (["--format", "xml"], "invalid choice"),
         (["--as-of", "yesterday"], "--as-of"),
-        (["--last-days", "0"], "--last-days"),
-        (["--last-days", "3", "--start", "2026-01-01", "--end", "2026-01-02"], "either"),
-        (["--start", "2020-01-01", "--end", "2026-01-01", "--granularity", "day"], "longer"),
+        (["--last-days", "0"], "--last-days: must be 1 or more, got 0"),
+        (["--last-days", "5000"], "--last-days: must be at most 1098"),
+        (
+            ["--last-days", "3", "--start", "2026-01-01", "--end", "2026-01-02"],
+            "--last-days: give either the last N days or a start and end, not both",
+        ),
+        (
+            ["--start", "2020-01-01", "--end", "2026-01-01", "--granularity", "day"],
+            "--end: 2020-01-01 to 2026-01-01 is 2193 days, longer than the 1098 allowed",
+        ),
         (["--bogus"], "unrecognized arguments"),
         (["--config", "/no/such.toml"], "not found"),
     ],
@@ -185,7 +193,8 @@ def test_bad_config_key_exits_2(
     assert "report.zone: unknown key" in capsys.readouterr().err
 
 
-def test_unreachable_database_exits_3_quickly_without_the_password() -> None:
+def test_a_refused_connection_exits_3_at_once_without_the_password() -> None:
+    """Nothing listens at the port: said at once, not after the driver's 6 s of retries."""
     env = {
         "PATH": "/usr/bin:/bin",
         "USAGE_MONGODB_URI": "mongodb://reader:s3cretPW@127.0.0.1:9/?directConnection=true",
@@ -194,8 +203,8 @@ def test_unreachable_database_exits_3_quickly_without_the_password() -> None:
     done = subprocess.run([str(BIN), "table"], env=env, capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
     assert done.returncode == 3, done.stderr
-    assert elapsed < 10
-    assert "unreachable" in done.stderr and "127.0.0.1:9" in done.stderr
+    assert elapsed < 5  # the interpreter's start included; the driver alone would take 6 s
+    assert "refused the connection at 127.0.0.1:9" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert "s3cretPW" not in done.stderr + done.stdout
 
@@ -249,6 +258,82 @@ def test_library_errors_are_named_by_their_flag(
     assert main(["table", "--config", str(env), *args]) == 2
     err = capsys.readouterr().err
     assert f"usage-report: error: {flag}" in err, err
+
+
+SAME_RANGE = [  # (flags, the same as keyword arguments), each way a range is given
+    (
+        ["--start", "2026-01-05", "--end", "2026-02-03"],
+        {"start": "2026-01-05", "end": "2026-02-03"},
+    ),
+    (
+        ["--start", "2025-12-24", "--end", "2026-01-09", "--tz", "Pacific/Auckland"],
+        {"start": "2025-12-24", "end": "2026-01-09", "timezone": "Pacific/Auckland"},
+    ),
+    (["--last-days", "10", "--as-of", "2026-01-03"], {"last_days": 10, "as_of": "2026-01-03"}),
+    (
+        ["--last-days", "1", "--as-of", "2026-03-29", "--tz", "Europe/London"],
+        {"last_days": 1, "as_of": "2026-03-29", "timezone": "Europe/London"},
+    ),
+    (["--as-of", "2026-04-18"], {"as_of": "2026-04-18"}),
+    (
+        ["--as-of", "2026-03-01", "--tz", "Asia/Kolkata"],
+        {"as_of": "2026-03-01", "timezone": "Asia/Kolkata"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("flags", "given"), SAME_RANGE)
+def test_cli_explorer_and_load_cube_resolve_the_same_range(
+    traps: Any,
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    given: dict[str, Any],
+) -> None:
+    from usage_lib.connection import open_source
+    from usage_lib.core.periods import DateRange, resolve_range
+    from usage_lib.core.source import load_cube, settings
+    from usage_lib.explorer.state import page_views, range_of
+
+    config = settings(env)
+    zone = given.get("timezone", config.timezone)
+    want = resolve_range(**{**given, "timezone": zone}, months=config.months)
+
+    out = run_json(capsys, "--config", str(env), *flags)["range"]
+    cli = DateRange(
+        date.fromisoformat(out["start"]), date.fromisoformat(out["end"]), out["timezone"]
+    )
+
+    views = page_views(
+        given.get("start", ""), given.get("end", ""), given.get("last_days", 0),
+        timezone=given.get("timezone", ""),
+    )  # fmt: skip
+    as_of = date.fromisoformat(given["as_of"]) if "as_of" in given else None
+    explorer = range_of(views[0], config, as_of)
+
+    cube = load_cube(open_source(config, quiet=True), **given)
+    assert cli == explorer == cube.range == want
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-01-01"], "--end: give both a start and an end, or neither"),
+        (
+            ["--month", "2026-01", "--start", "2026-01-01", "--end", "2026-01-31"],
+            "--month: give either a month or a start and end, not both",
+        ),
+        (["--month", "2026-13"], "--month: '2026-13' is not a month"),
+        (["--start", "2026-01-31", "--end", "2026-01-01"], "--end: 2026-01-01 is before the start"),
+        (["--org", "unassigned"], "--org: 'unassigned' is not an organization or agent id"),
+    ],
+)
+def test_explain_range_errors_name_the_flag(
+    env: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["explain", "--config", str(env), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage-report: error: {message}") and err.count("\n") == 1, err
 
 
 def test_lab_working_copy_is_made_once_and_never_overwritten(tmp_path: Path) -> None:

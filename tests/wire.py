@@ -22,6 +22,14 @@ client call returns.
 
 OP_COMPRESSED cannot be measured (no client here enables compression): it is recorded both
 in `errors` and as a violation, so that a check of `violations` alone notices it.
+
+With a `gate` (gate.py) the proxy presents the server as an older MongoDB: it rewrites the
+handshake and buildInfo replies (small: decoded, re-encoded, messageLength fixed) and answers
+a command the older version would refuse with mongod's error, without forwarding it. Only the
+command document of a request is decoded, never a kind-1 section nor a reply's batch. A
+request over the reused buffer is then held until it is whole (so that it can be refused);
+replies still stream. Every write to the client (the relayed replies, a whole large one, and
+the gate's error replies) is made under the link's lock, so that they never interleave.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from gate import Gate
 
 OP_REPLY = 1
 OP_GET_MORE = 2005  # legacy, removed in MongoDB 5.1; replied to with OP_REPLY
@@ -55,15 +67,32 @@ HEADER = struct.Struct("<iiii")
 _INT32 = struct.Struct("<i")
 _UINT32 = struct.Struct("<I")
 _BUFFER = 1 << 20  # messages up to this size are framed in a reused buffer, several per recv
+_GATED_REPLY = 64 * 1024  # a reply the gate may rewrite (a hello or buildInfo) is smaller
+
+
+class Verdict(NamedTuple):
+    """What to do with a message instead of forwarding it: send `forward` on (b"": nothing)
+    and `answer` back to where it came from (b"": nothing)."""
+
+    forward: bytes = b""
+    answer: bytes = b""
 
 
 class LimitProxy:
     """A TCP proxy on 127.0.0.1 in front of one MongoDB server; records the largest document
-    returned and every one over `limit` bytes (see the module's docstring)."""
+    returned and every one over `limit` bytes, and with a `gate` presents the server as an
+    older MongoDB (see the module's docstring)."""
 
-    def __init__(self, upstream_host: str, upstream_port: int, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self,
+        upstream_host: str,
+        upstream_port: int,
+        limit: int = DEFAULT_LIMIT,
+        gate: Gate | None = None,
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.limit = limit
+        self.gate = gate
         self.port = 0
         self._lock = threading.Lock()
         self._largest = 0
@@ -73,6 +102,7 @@ class LimitProxy:
         self._violations: list[tuple[str, int]] = []
         self._errors: list[str] = []
         self._seen: Counter[str] = Counter()
+        self._refused: list[tuple[str, int, str]] = []
         self._listener: socket.socket | None = None
         self._acceptor: threading.Thread | None = None
         self._links: set[_Link] = set()
@@ -170,6 +200,12 @@ class LimitProxy:
             return list(self._errors)
 
     @property
+    def refused(self) -> list[tuple[str, int, str]]:
+        """(command name, code, errmsg) of every request the gate answered with an error."""
+        with self._lock:
+            return list(self._refused)
+
+    @property
     def seen(self) -> Counter[str]:
         """What went over the wire since reset(): "client OP_MSG", "server OP_REPLY",
         "server moreToCome", "client exhaustAllowed", "checksum", "connections", ..."""
@@ -191,6 +227,7 @@ class LimitProxy:
             self._violations.clear()
             self._errors.clear()
             self._seen.clear()
+            self._refused.clear()
 
     def _error(self, message: str, violation: tuple[str, int] | None = None) -> None:
         with self._lock:
@@ -224,13 +261,14 @@ class LimitProxy:
 
     # -- the client's side: which command each requestID is --------------------------------
 
-    def _on_request(self, link: _Link, msg: memoryview) -> None:
+    def _on_request(self, link: _Link, msg: memoryview) -> Verdict | None:
         _, request_id, _, op = HEADER.unpack_from(msg)
         seen = [f"client {OP_NAMES.get(op, op)}"]
         name: str | None
+        command, flags = "", 0
         if op == OP_MSG:
             (flags,) = _UINT32.unpack_from(msg, 16)
-            name = _op_msg_command(msg, flags)
+            name = command = _op_msg_command(msg, flags)
             if flags & CHECKSUM_PRESENT:
                 seen.append("checksum")
             if flags & EXHAUST_ALLOWED:
@@ -253,12 +291,26 @@ class LimitProxy:
             self._error(f"the client sent unknown opCode {op} (request {request_id})")
         if name is not None:
             link.pending[request_id] = name
+        verdict = refused = None
+        if self.gate is not None and op == OP_MSG:
+            try:
+                refused = self.gate.refusal(command, msg)
+            except Exception as exc:  # forwarded unchanged: the server will judge it
+                self._error(f"the gate could not read {command} (request {request_id}): {exc!r}")
+            if refused is not None:  # not forwarded: no reply will come from the server
+                link.pending.pop(request_id, None)
+                answer = b"" if flags & MORE_TO_COME else self.gate.error_reply(request_id, refused)
+                verdict = Verdict(b"", answer)
+                seen.append("gate refused")
         with self._lock:
             self._seen.update(seen)
+            if refused is not None:
+                self._refused.append((command, refused.code, refused.errmsg))
+        return verdict
 
     # -- the server's side: the size of every document returned ----------------------------
 
-    def _on_reply(self, link: _Link, msg: memoryview) -> None:
+    def _on_reply(self, link: _Link, msg: memoryview) -> Verdict | None:
         length, request_id, response_to, op = HEADER.unpack_from(msg)
         name = link.pending.pop(response_to, None)
         stream, link.stream = link.stream, None
@@ -306,6 +358,13 @@ class LimitProxy:
             self._largest_by[name] = max(self._largest_by.get(name, 0), biggest)
             self._largest_message = max(self._largest_message, length)
             self._violations.extend(over)
+        if self.gate is not None and length <= _GATED_REPLY:  # a handshake or buildInfo
+            rewritten = self.gate.rewrite_reply(name, msg)
+            if rewritten is not None:
+                with self._lock:
+                    self._seen["gate rewrote"] += 1
+                return Verdict(rewritten)
+        return None
 
     def _op_msg_sizes(self, msg: memoryview, end: int, sizes: list[int]) -> None:
         pos = 20
@@ -354,6 +413,10 @@ class _Link:
         self.stream: tuple[int, int, str] | None = None
         self.replying = "?"  # the command of the reply being parsed
         self._lock = threading.Lock()
+        # every write to a socket is made under its lock: the gate answers the client from
+        # the client's thread while the server's thread relays replies to it
+        self.client_lock = threading.Lock()
+        self.upstream_lock = threading.Lock()
         self._running = 2
         self._threads: list[threading.Thread] = []
 
@@ -376,21 +439,27 @@ class _Link:
         thread = threading.Thread(target=self._server_side, name="limitproxy-s2c", daemon=True)
         self._threads.append(thread)
         thread.start()
-        self._pump(self.client, self.upstream, self.proxy._on_request, "client")
+        locks = (self.client_lock, self.upstream_lock)
+        # with a gate, a large request is held until whole: it may have to be refused
+        stream = self.proxy.gate is None
+        self._pump(self.client, self.upstream, self.proxy._on_request, "client", locks, stream)
 
     def _server_side(self) -> None:
         assert self.upstream is not None
-        self._pump(self.upstream, self.client, self.proxy._on_reply, "server")
+        locks = (self.upstream_lock, self.client_lock)
+        self._pump(self.upstream, self.client, self.proxy._on_reply, "server", locks, True)
 
     def _pump(
         self,
         src: socket.socket,
         dst: socket.socket,
-        handle: Callable[[_Link, memoryview], None],
+        handle: Callable[[_Link, memoryview], Verdict | None],
         side: str,
+        locks: tuple[threading.Lock, threading.Lock],
+        stream_large: bool,
     ) -> None:
         try:
-            _relay(src, dst, lambda msg: self._handle(handle, msg, side))
+            _relay(src, dst, lambda msg: self._handle(handle, msg, side), locks, stream_large)
         except OSError:
             pass  # a side closed or reset the connection, or stop() shut it down
         except Exception as exc:  # a bug here must not hang the client: report, hang up
@@ -399,15 +468,16 @@ class _Link:
             self._done()
 
     def _handle(
-        self, handle: Callable[[_Link, memoryview], None], msg: memoryview, side: str
-    ) -> None:
+        self, handle: Callable[[_Link, memoryview], Verdict | None], msg: memoryview, side: str
+    ) -> Verdict | None:
         try:
-            handle(self, msg)
+            return handle(self, msg)
         except Exception as exc:  # the bytes are forwarded unchanged whatever happens here
             _, request_id, response_to, op = HEADER.unpack_from(msg)
             what = f"{side} opCode {op} message {request_id} (responseTo {response_to})"
             unchecked = (f"{self.replying} (unparsed)", len(msg)) if side == "server" else None
             self.proxy._error(f"could not parse the {what}: {exc!r}", unchecked)
+            return None
 
     def shutdown(self) -> None:
         """Wake both threads (close() alone does not interrupt a blocked recv)."""
@@ -428,15 +498,27 @@ class _Link:
             self.proxy._closed(self)
 
     def join(self, timeout: float) -> None:
-        for thread in list(self._threads):
-            if thread is not threading.current_thread():
+        """Join both threads, the server's too when the client's starts it while joined."""
+        joined: set[threading.Thread] = {threading.current_thread()}
+        while pending := [t for t in list(self._threads) if t not in joined]:
+            for thread in pending:
                 thread.join(timeout)
+                joined.add(thread)
 
 
-def _relay(src: socket.socket, dst: socket.socket, handle: Callable[[memoryview], None]) -> None:
+def _relay(
+    src: socket.socket,
+    dst: socket.socket,
+    handle: Callable[[memoryview], Verdict | None],
+    locks: tuple[threading.Lock, threading.Lock],
+    stream_large: bool = True,
+) -> None:
     """Forward every byte from src to dst, calling handle(message) on each whole message
-    before its last bytes are sent. Small messages are framed in one reused buffer (several
-    per recv); a large one is received into its own buffer and forwarded as it arrives."""
+    before its last bytes are sent; a Verdict replaces the message (and may answer src).
+    Small messages are framed in one reused buffer (several per recv); a large one is
+    received into its own buffer and, if `stream_large`, forwarded as it arrives (and then
+    never replaced). `locks` guard the writes to src and to dst."""
+    src_lock, dst_lock = locks
     buf = bytearray(_BUFFER)
     view = memoryview(buf)
     have = 0
@@ -445,47 +527,80 @@ def _relay(src: socket.socket, dst: socket.socket, handle: Callable[[memoryview]
         if not n:
             return
         have += n
-        start = 0
+        start = flushed = 0
         while have - start >= 16:
             (length,) = _INT32.unpack_from(buf, start)
             if length < 16:
                 raise ValueError(f"messageLength {length} < 16: not the MongoDB wire protocol")
             if have - start < length:
                 break
-            handle(view[start : start + length])
+            verdict = handle(view[start : start + length])
+            if verdict is not None:
+                with dst_lock:
+                    if start > flushed:
+                        dst.sendall(view[flushed:start])
+                    if verdict.forward:
+                        dst.sendall(verdict.forward)
+                if verdict.answer:
+                    with src_lock:
+                        src.sendall(verdict.answer)
+                flushed = start + length
             start += length
         if start:
-            dst.sendall(view[:start])
+            if start > flushed:
+                with dst_lock:
+                    dst.sendall(view[flushed:start])
             buf[: have - start] = buf[start:have]
             have -= start
         if have >= 4:
             (length,) = _INT32.unpack_from(buf, 0)
             if length > _BUFFER:
-                _relay_large(src, dst, handle, view[:have], length)
+                _relay_large(src, dst, handle, view[:have], length, locks, stream_large)
                 have = 0
 
 
 def _relay_large(
     src: socket.socket,
     dst: socket.socket,
-    handle: Callable[[memoryview], None],
+    handle: Callable[[memoryview], Verdict | None],
     head: memoryview,
     length: int,
+    locks: tuple[threading.Lock, threading.Lock],
+    stream: bool,
 ) -> None:
+    src_lock, dst_lock = locks
     message = bytearray(length)
     view = memoryview(message)
     view[: len(head)] = head
-    have, sent = len(head), 0
-    while have < length:
-        n = src.recv_into(view[have:])
-        if not n:
-            raise ConnectionResetError("closed in the middle of a message")
-        if have > sent:  # the chunk before this one: keep the last back until handled
-            dst.sendall(view[sent:have])
-            sent = have
-        have += n
-    handle(view)
-    dst.sendall(view[sent:])
+    have = len(head)
+    if not stream:  # held until whole, so that it can be replaced
+        while have < length:
+            n = src.recv_into(view[have:])
+            if not n:
+                raise ConnectionResetError("closed in the middle of a message")
+            have += n
+        verdict = handle(view)
+        with dst_lock:
+            if verdict is None:
+                dst.sendall(view)
+            elif verdict.forward:
+                dst.sendall(verdict.forward)
+        if verdict is not None and verdict.answer:
+            with src_lock:
+                src.sendall(verdict.answer)
+        return
+    sent = 0
+    with dst_lock:  # the whole message: nothing may be written to dst in the middle of it
+        while have < length:
+            n = src.recv_into(view[have:])
+            if not n:
+                raise ConnectionResetError("closed in the middle of a message")
+            if have > sent:  # the chunk before this one: keep the last back until handled
+                dst.sendall(view[sent:have])
+                sent = have
+            have += n
+        handle(view)  # part of it is gone: a verdict cannot apply (none is given to these)
+        dst.sendall(view[sent:])
 
 
 def _cstring_end(msg: memoryview, pos: int) -> int:

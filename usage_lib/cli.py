@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from usage_lib import progress
 from usage_lib.errors import ConfigError, DatabaseError, MailError, ReportError, TooBig
 
 if TYPE_CHECKING:  # the commands import what they use, so that --help starts fast
     from usage_lib.core.config import Config
-    from usage_lib.core.periods import DateRange
     from usage_lib.core.source import Source
     from usage_lib.report.job import Pack
     from usage_lib.report.smtp import Mailing
@@ -124,15 +124,15 @@ def _config(args: argparse.Namespace) -> Config:
     return settings(args.config, demo=args.demo)
 
 
-def _source(args: argparse.Namespace, config: Config, month: str | None = None) -> Source:
-    """The source, the demo's anchored to `month` (YYYY-MM), else to --as-of's last full month."""
+def _source(args: argparse.Namespace, config: Config) -> Source:
+    """The configured database, or the demo one: one demo world, whatever month or range a
+    command asks for, its history ending with the last full month before --as-of (else
+    today), so that every --demo command agrees with the demo pack."""
     from usage_lib.connection import open_source
-    from usage_lib.core.periods import last_full_month, parse_date, report_month
+    from usage_lib.core.periods import last_full_month, parse_date
 
     anchor = None
-    if month is not None:
-        anchor = report_month(month)
-    elif getattr(args, "as_of", None):
+    if getattr(args, "as_of", None):
         anchor = last_full_month(parse_date(args.as_of, "as_of"))
     return open_source(config, args.demo, anchor, quiet=getattr(args, "quiet", False))
 
@@ -142,30 +142,6 @@ def _out(args: argparse.Namespace) -> Path:
     from usage_lib.paths import reports_dir, writable_folder
 
     return writable_folder(Path(args.out) if args.out else reports_dir(), "--out")
-
-
-def _range(args: argparse.Namespace, timezone: str, months: int) -> DateRange:
-    from usage_lib.core.periods import DateRange, default_range, last_n_days, parse_date, today_in
-
-    if args.last_days is not None and (args.start or args.end):
-        raise ConfigError("--last-days", "give either --last-days or --start/--end, not both")
-    if bool(args.start) != bool(args.end):
-        raise ConfigError("--start/--end", "give both, or neither for the default range")
-    as_of = parse_date(args.as_of, "as_of") if args.as_of else today_in(timezone)
-    if args.start:
-        return DateRange(parse_date(args.start, "start"), parse_date(args.end, "end"), timezone)
-    if args.last_days is not None:
-        return last_n_days(args.last_days, as_of, timezone)
-    return default_range(as_of, months=months, timezone=timezone)
-
-
-def _id(value: str | None, special: str, key: str) -> str | None:
-    from usage_lib.core.config import check_object_id
-
-    if not value:
-        return None
-    value = value.lower()
-    return value if value == special else check_object_id(value, key)
 
 
 # -- the commands --------------------------------------------------------------------------------
@@ -184,9 +160,10 @@ def table_flags(p: argparse.ArgumentParser) -> None:
     "table", "print a usage table (billable conversations)", table_flags, view_flags, source_flags
 )
 def table(args: argparse.Namespace) -> int:
-    from usage_lib.core.config import check_timezone
+    from usage_lib.core.config import parse_id
     from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED
     from usage_lib.core.metrics import parse_metrics
+    from usage_lib.core.periods import resolve_range
     from usage_lib.core.tables import Scope, answer
     from usage_lib.present.formats import table_output
 
@@ -195,15 +172,21 @@ def table(args: argparse.Namespace) -> int:
     if args.scope == "agent" and not args.agent:
         raise ConfigError("--scope agent", "needs --agent ID")
     metrics = parse_metrics(args.metrics)
-    org, agent = _id(args.org, UNASSIGNED, "org"), _id(args.agent, UNATTRIBUTED, "agent")
+    org, agent = parse_id(args.org, "org", UNASSIGNED), parse_id(args.agent, "agent", UNATTRIBUTED)
     scope = {
         "platform": Scope("platform"),
         "org": Scope("organization", org),
         "agent": Scope("agent", org, agent),
     }[args.scope]
     config = _config(args)
-    zone = check_timezone(args.tz, "timezone") if args.tz else config.timezone
-    rng = _range(args, zone, config.months)
+    rng = resolve_range(
+        start=args.start,
+        end=args.end,
+        last_days=args.last_days,
+        as_of=args.as_of,
+        timezone=args.tz or config.timezone,
+        months=config.months,
+    )
     shown = answer(_source(args, config), scope, rng, args.granularity, metrics)
     sys.stdout.write(table_output(shown, args.format))
     if shown.empty:
@@ -233,13 +216,13 @@ def page_flags(p: argparse.ArgumentParser) -> None:
     source_flags,
 )
 def page(args: argparse.Namespace) -> int:
-    from usage_lib.core.periods import parse_date
+    from usage_lib.core.periods import check_days, parse_date
     from usage_lib.explorer import page
     from usage_lib.explorer.state import page_views, range_of
     from usage_lib.paths import reports_dir, writable_folder
 
-    if args.last_days is not None and args.last_days < 1:
-        raise ConfigError("last_days", f"must be 1 or more, got {args.last_days}")
+    if args.last_days is not None:  # page_views reads 0 as "not given" (the notebook's way)
+        check_days(args.last_days)
     views = page_views(
         args.start or "",
         args.end or "",
@@ -274,7 +257,7 @@ def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) 
     from usage_lib.report.job import make_pack
 
     pack = make_pack(
-        _source(args, config, month),
+        _source(args, config),
         month,
         out,
         report_notebooks(),
@@ -286,8 +269,8 @@ def _make_pack(args: argparse.Namespace, config: Config, month: str, out: Path) 
     if not args.quiet:
         m = pack.manifest
         print(
-            f"Report pack for {m['month']}: {m['billable']['month']:,} billable conversations "
-            f"({m['source']}).\nOpen {pack.path / 'index.html'}\n"
+            f"Report pack for {m.month}: {m.figures.billable.month:,} billable conversations "
+            f"({m.source}).\nOpen {pack.path / 'index.html'}\n"
             f"The month's email, as it will be sent: {pack.eml}"
         )
     return pack
@@ -396,19 +379,19 @@ def statements_flags(p: argparse.ArgumentParser) -> None:
     source_flags,
 )
 def statements(args: argparse.Namespace) -> int:
-    from usage_lib.core.config import check_object_id
+    from usage_lib.core.config import parse_id
     from usage_lib.core.periods import month_key
     from usage_lib.report.smtp import mailing
     from usage_lib.report.statements import send_statement, write_statements
 
     config = _config(args)
     month, out = month_key(args.month), _out(args)
-    org = check_object_id(args.org, "org") if args.org else None
+    org = parse_id(args.org, "org")
     if args.email:  # checked before any work is done
         if not config.customers:
             raise ConfigError("customer", "no [[customer]] tables (id, to) in the config")
         mails = {o: mailing(config, to) for o, to in config.customers.items()}
-    made = write_statements(_source(args, config, month), month, out, org)
+    made = write_statements(_source(args, config), month, out, org)
     if org is not None and not made:
         raise ConfigError("org", f"{org} has no billable conversations in {month}")
     for s in made:
@@ -462,8 +445,8 @@ def alerts(args: argparse.Namespace) -> int:
     from usage_lib.core.periods import parse_date, today_in
     from usage_lib.present.formats import dumps
     from usage_lib.present.watch import watched_text
-    from usage_lib.report.alerts import send_alerts, watch
     from usage_lib.report.smtp import mailing
+    from usage_lib.report.watch import send_alerts, watch
 
     config = _config(args)
     as_of = parse_date(args.as_of, "as_of") if args.as_of else today_in(config.timezone)
@@ -472,7 +455,7 @@ def alerts(args: argparse.Namespace) -> int:
     mail = None
     if args.email or args.dry_run:  # checked before any work is done
         out = _out(args)
-        mail = mailing(config, args.to or config.alerts.to, args.dry_run)
+        mail = mailing(config, args.to or config.watch.to, args.dry_run)
     watched = watch(_source(args, config), as_of)
     found = watched.alerts
     if args.format == "json":
@@ -494,9 +477,7 @@ def alerts(args: argparse.Namespace) -> int:
 
 
 def explain_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--month", default="last", metavar="YYYY-MM", help="the month (default: the last full one)"
-    )
+    p.add_argument("--month", metavar="YYYY-MM", help="the month (default: the last full one)")
     p.add_argument("--start", metavar="YYYY-MM-DD", help="a range instead of a month")
     p.add_argument("--end", metavar="YYYY-MM-DD")
     p.add_argument("--org", metavar="ID", help="one organization (or project); default: every one")
@@ -510,24 +491,22 @@ def explain_flags(p: argparse.ArgumentParser) -> None:
     source_flags,
 )
 def explain(args: argparse.Namespace) -> int:
-    from usage_lib.core.config import check_object_id
+    from usage_lib.core.config import parse_id
     from usage_lib.core.explain import explain
-    from usage_lib.core.periods import DateRange, month_key, months_ending, parse_date, parse_month
+    from usage_lib.core.periods import resolve_range
     from usage_lib.present.formats import dumps
 
     config = _config(args)
-    if bool(args.start) != bool(args.end):
-        raise ConfigError("--start/--end", "give both, or --month")
-    if args.start:
-        rng = DateRange(
-            parse_date(args.start, "start"), parse_date(args.end, "end"), config.timezone
-        )
-        month = None
-    else:
-        month = month_key(args.month)
-        rng = months_ending(*parse_month(month, "month"), 1, config.timezone)
-    org = check_object_id(args.org, "org") if args.org else None
-    found = explain(_source(args, config, month).db, rng, config, org)
+    month = args.month or (None if args.start or args.end else "last")
+    rng = resolve_range(
+        start=args.start,
+        end=args.end,
+        month=month,
+        timezone=config.timezone,
+        months=config.months,
+    )
+    org = parse_id(args.org, "org")
+    found = explain(_source(args, config).db, rng, config, org)
     if org is not None and not found.tenants:
         raise ConfigError("org", f"{org} has no conversations in {rng.describe()}")
     if args.format == "json":
@@ -645,16 +624,44 @@ def example_config(args: argparse.Namespace) -> int:
 # -- the program -------------------------------------------------------------------------------
 
 
+DESCRIPTION = """\
+Billable conversations per customer organization and agent, month by month, read from the
+Tiledesk MongoDB named by USAGE_MONGODB_URI (or, when it is not set, from an embedded demo
+database): the monthly report pack and its email, tables, customer statements, the daily
+watch, and every number explained step by step."""
+
+EPILOG = """\
+Start here:
+  usage-report run --demo            the monthly report pack, on the demo data
+  usage-report table --demo          this platform's last 6 full months
+  usage-report explain --demo        how a month's count was reached
+  usage-report COMMAND --help        one command's options
+
+Settings: USAGE_MONGODB_URI (the database; a secret, read from the environment only),
+USAGE_CONFIG or --config (a TOML file: usage-report example-config prints one).
+
+Exit codes: 0 done; 1 the pack failed, or the database reached a limit of its own (too
+large, out of memory, out of time); 2 bad input; 3 the database is unreachable, refused the
+connection or is too old; 4 the email was not sent (nothing recorded: run it again)."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="usage-report", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(
+        prog="usage-report",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND", title="commands"
+    )
     for name, cmd in COMMANDS.items():
-        p = sub.add_parser(name, help=cmd.help)
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help[0].upper() + cmd.help[1:])
         for flags in cmd.flags:
             flags(p)
     return parser
@@ -672,6 +679,7 @@ def message(exc: ConfigError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = build_parser().parse_args(argv)
+    progress.enable(not getattr(args, "quiet", False))  # on a terminal only
     try:
         return COMMANDS[args.command].handler(args)
     except ConfigError as exc:

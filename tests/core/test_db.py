@@ -1,5 +1,6 @@
 """The MongoDB client: errors in one line that name no secret, within the promised time."""
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -33,14 +34,29 @@ def test_no_uri_is_a_config_error() -> None:
         database(Config())
 
 
-def test_unreachable_is_a_database_error_within_ten_seconds() -> None:
+def test_a_refused_connection_is_a_database_error_at_once() -> None:
     uri = f"mongodb://reader:{SECRET}@127.0.0.1:9/?directConnection=true"
-    db = database(Config(mongodb_uri=uri))
     started = time.monotonic()
-    with pytest.raises(DatabaseError) as error, translate_errors(db):
-        db.command("ping")
-    assert time.monotonic() - started < 10
-    assert "unreachable" in str(error.value) and "127.0.0.1:9" in str(error.value)
+    with pytest.raises(DatabaseError) as error:
+        database(Config(mongodb_uri=uri))
+    assert time.monotonic() - started < 2
+    assert "refused the connection at 127.0.0.1:9" in str(error.value)
+    assert SECRET not in str(error.value)
+
+
+def test_a_server_that_does_not_answer_is_unreachable_within_ten_seconds() -> None:
+    """A port that takes connections and never answers (silence, not a refusal)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel accepts; nobody ever reads or writes
+        port = silent.getsockname()[1]
+        uri = f"mongodb://reader:{SECRET}@127.0.0.1:{port}/?directConnection=true"
+        db = database(Config(mongodb_uri=uri))
+        started = time.monotonic()
+        with pytest.raises(DatabaseError) as error, translate_errors(db):
+            db.command("ping")
+        assert time.monotonic() - started < 10
+    assert "no answer from" in str(error.value) and f"127.0.0.1:{port}" in str(error.value)
     assert SECRET not in str(error.value)
 
 

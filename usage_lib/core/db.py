@@ -6,12 +6,12 @@ and never appears in a message, log line or report.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.command_cursor import CommandCursor
 from pymongo.cursor import Cursor
 from pymongo.database import Database
 from pymongo.errors import (
@@ -24,7 +24,9 @@ from pymongo.errors import (
 from pymongo.uri_parser import parse_uri
 
 from usage_lib.core.config import Config
+from usage_lib.core.versions import too_old
 from usage_lib.errors import ConfigError, DatabaseError, TooBig
+from usage_lib.progress import stage
 
 SERVER_TIMEOUT_MS = 6_000  # unreachable servers fail well inside the 10 s promise
 LOOKUP_TIMEOUT_MS = 30_000  # maxTimeMS of the name look-ups
@@ -77,7 +79,34 @@ def client_for(uri: str, query_timeout_ms: int = 300_000) -> MongoClient:
 def database(config: Config) -> Database:
     if not config.mongodb_uri:
         raise ConfigError("USAGE_MONGODB_URI", "not set (or use the embedded demo database)")
-    return client_for(config.mongodb_uri, config.query_timeout_ms)[config.mongodb_db]
+    client = client_for(config.mongodb_uri, config.query_timeout_ms)
+    _check_not_refused(config.mongodb_uri)
+    return client[config.mongodb_db]
+
+
+def _check_not_refused(uri: str) -> None:
+    """A server that refuses the connection (nothing listens at that port) is said at once:
+    the driver would keep trying for SERVER_TIMEOUT_MS, as for a server that does not answer.
+    Only when every host of the URI refuses; a mongodb+srv:// URI names no port to try."""
+    if not uri.startswith("mongodb://"):
+        return
+    try:
+        nodes = parse_uri(uri, validate=False)["nodelist"]
+    except Exception:
+        return  # client_for said what is wrong with it
+    for host, port in nodes:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except ConnectionRefusedError:
+            continue
+        except OSError:
+            return  # silence, or a name that does not resolve: the driver's answer stands
+    where = ",".join(f"{host}:{port}" for host, port in nodes)
+    raise DatabaseError(
+        f"database refused the connection at {where}: nothing listens there; check the host "
+        "and port in USAGE_MONGODB_URI, and that the server is running"
+    )
 
 
 def _clean(exc: BaseException, uri: str | None) -> str:
@@ -120,17 +149,62 @@ def translate_errors(
             ) from None
         raise DatabaseError(f"database error on {where}: {_clean(exc, uri)}") from None
     except PyMongoError as exc:
+        old = too_old(exc, uri)  # a server older than 4.4, named
+        if old is not None:
+            raise DatabaseError(old) from None
         raise DatabaseError(
             f"database unreachable: no answer from {where} within {SERVER_TIMEOUT_MS // 1000} s "
             f"({type(exc).__name__})"
         ) from None
 
 
+# Every read of the database, by name. The stored-forms suite (tests/core/test_stored_shapes.py)
+# drives each one over data in every stored form and fails when one here is not in it.
+PASSES = {
+    "cube": "the report's pass: billable conversations per tenant, agent and day (query.py)",
+    "watch": "the daily watch's pass: what started, per tenant, agent and day (watch.py)",
+    "steps": "explain's pass: each step of the rule, per tenant (explain.py)",
+    "conversations": "the statements' stream: each conversation of a month (conversations.py)",
+}
+LOOKUPS = {
+    "forks": "published bots and their roots, in faq_kbs (query.py)",
+    "names": "the names of tenants and agents (query.py)",
+    "billed": "the billed quantities of a collection, for reconciliation (report/reconcile.py)",
+}
+
+
 def aggregate(
-    db: Database, pipeline: list[Any], config: Config, batch: int = 10_000
-) -> CommandCursor[Any]:
-    """One pass over `requests`, as every pass runs: the configured time limit, spilling to
-    disk allowed (`$group` and `$sort` past 100 MB), rows streamed `batch` at a time."""
-    return db.requests.aggregate(
-        pipeline, maxTimeMS=config.query_timeout_ms, allowDiskUse=True, batchSize=batch
-    )
+    db: Database,
+    name: str,
+    pipeline: list[Any],
+    config: Config,
+    batch: int = 10_000,
+    label: str = "",
+) -> Iterator[Any]:
+    """The pass `name` (one of PASSES) over `requests`, as every pass runs: the configured time
+    limit, spilling to disk allowed (`$group` and `$sort` past 100 MB), rows streamed `batch`
+    at a time; shown as a stage of long work (`progress`) named `label`."""
+    if name not in PASSES:
+        raise ValueError(f"{name!r} is no pass of db.PASSES: enter it there and in its tests")
+    with stage(label or f"Reading {PASSES[name].split(':')[0]}") as advance:
+        cursor = db.requests.aggregate(
+            pipeline, maxTimeMS=config.query_timeout_ms, allowDiskUse=True, batchSize=batch
+        )
+        for row in cursor:
+            advance(1)
+            yield row
+
+
+def lookup(
+    db: Database,
+    name: str,
+    collection: str,
+    query: dict[str, Any],
+    fields: dict[str, int],
+    batch: int = 5_000,
+) -> Cursor[Any]:
+    """The look-up `name` (one of LOOKUPS): a find on a small collection, streamed, with the
+    look-ups' time limit."""
+    if name not in LOOKUPS:
+        raise ValueError(f"{name!r} is no look-up of db.LOOKUPS: enter it there and in its tests")
+    return db[collection].find(query, fields).max_time_ms(LOOKUP_TIMEOUT_MS).batch_size(batch)
