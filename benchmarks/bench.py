@@ -266,8 +266,8 @@ def child_pack(uri: str) -> dict[str, Any]:
             progress=False,
         )
         wall = time.perf_counter() - started
-    m = pack.manifest
-    notebooks = m["notebooks"].values()
+    m = pack.manifest.timings
+    notebooks = m.notebooks.values()
     return {
         "wall_s": round(wall, 2),
         "server_commands": wire.commands,
@@ -275,13 +275,13 @@ def child_pack(uri: str) -> dict[str, Any]:
         "bytes_returned": wire.bytes,
         "largest_doc": wire.largest,
         "peak_rss_mb": _peak_rss_mb(),
-        "data_s": m["data_pass_s"],
-        "watch_s": m["watch_pass_s"],  # the month's alerts: what started, by day
-        "steps_s": m["steps_pass_s"],  # the month, step by step
-        "notebooks_s": m["notebooks_s"],  # executed and exported, `jobs` at a time
-        "export_s": round(sum(n["export_s"] for n in notebooks), 2),
+        "data_s": m.data_pass_s,
+        "watch_s": m.watch_pass_s,  # the month's alerts: what started, by day
+        "steps_s": m.steps_pass_s,  # the month, step by step
+        "notebooks_s": m.notebooks_s,  # executed and exported, `jobs` at a time
+        "export_s": round(sum(n.export_s for n in notebooks), 2),
         "beyond_data_s": round(
-            wall - m["data_pass_s"] - m["watch_pass_s"] - m["steps_pass_s"], 2
+            wall - m.data_pass_s - m.watch_pass_s - m.steps_pass_s, 2
         ),  # the notebooks, the pages, the email: all but the three passes
     }
 

@@ -110,7 +110,7 @@ NOTEBOOKS = {
             "# Usage explorer\nBillable conversations (or another metric) per customer and "
             "agent, for any range. Live in JupyterLab: pick a range, the buckets, the zone and "
             "the metric; click a customer to open its agents, an agent for its own row; "
-            "download the table shown. `usage-report page` runs this notebook for one view."
+            "download the table shown. `usage-report page` writes any view as a static page."
         ),
         new_code_cell(
             "# Parameters (literals only; secrets come from the environment)\n"
@@ -122,8 +122,6 @@ NOTEBOOKS = {
             'org = ""  # an organization (or project) id: open its agents (default: the last 30 days)\n'
             'metrics = "conversations"  # comma-separated: conversations, users, depth_avg, handoffs; or all\n'
             'as_of = ""  # YYYY-MM-DD the presets count back from; empty: today ($USAGE_AS_OF pins it)\n'
-            "interactive = True  # False: the static page (`usage-report page`)\n"
-            'cube_path = ""  # set by `usage-report page`: the cube it read\n'
             'config_path = ""  # a TOML config; empty: $USAGE_CONFIG or the defaults',
             metadata={"tags": ["parameters"]},
         ),
@@ -132,8 +130,7 @@ NOTEBOOKS = {
             "views = nb.views(start, end, last_days, granularity, tz, org, metrics)"
         ),
         new_code_cell(
-            "# The live explorer in JupyterLab; the static page under `usage-report page`.\n"
-            "nb.view(views, interactive, cube_path, config_path, as_of)"
+            "# The live explorer, opened on the first view\nnb.explorer(views, as_of, config_path)"
         ),
     ],
 }

@@ -7,35 +7,36 @@ ul.platform_table(cube)                  # organizations x months, with a total 
 ul.organization_table(cube, "<org id>")  # that organization's agents x months
 ul.explore(src)                          # the interactive explorer (in JupyterLab)
 
-Names are imported on first use, so that `import usage_lib` (and every command that
-needs no chart) loads neither Altair nor papermill.
+The notebooks also use the stages by short names: `ul.render` (HTML), `ul.charts`,
+`ul.checks`, `ul.adoption`, `ul.tables`. Names are imported on first use, so that
+`import usage_lib` (and every command that needs no chart) loads neither Altair nor
+papermill; type checkers and IDEs see the real ones.
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from usage_lib.connection import connect as connect
+    from usage_lib.core import tables as tables
+    from usage_lib.core.source import load_cube as load_cube
+    from usage_lib.core.tables import organization_table as organization_table
+    from usage_lib.core.tables import platform_table as platform_table
+    from usage_lib.explorer.widget import explore as explore
+    from usage_lib.figures import adoption as adoption
+    from usage_lib.figures import checks as checks
+    from usage_lib.present import charts as charts
+    from usage_lib.present import html as render  # noqa: F401 (in __all__ through _MODULES)
+
 _WHERE = {
-    "Source": "core.source",
     "connect": "connection",
-    "explore": "explorer.widget",
     "load_cube": "core.source",
-    "Config": "core.config",
-    "ConfigError": "errors",
-    "load_config": "core.config",
-    "Cube": "core.cube",
-    "DateRange": "core.periods",
-    "buckets": "core.buckets",
-    "default_range": "core.periods",
-    "last_n_days": "core.periods",
-    "agent_table": "core.tables",
-    "organization_table": "core.tables",
     "platform_table": "core.tables",
-    "totals": "core.tables",
-    "with_totals_row": "core.tables",
+    "organization_table": "core.tables",
+    "explore": "explorer.widget",
 }
-# The modules analysts and the notebooks use by their old short names.
 _MODULES = {
     "adoption": "figures.adoption",
     "charts": "present.charts",
@@ -43,7 +44,7 @@ _MODULES = {
     "render": "present.html",
     "tables": "core.tables",
 }
-__all__ = [*_MODULES, *_WHERE]
+__all__ = [*_WHERE, *_MODULES]
 
 
 def __getattr__(name: str) -> Any:

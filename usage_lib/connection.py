@@ -63,9 +63,5 @@ def connect(
 ) -> Source:
     """Connect to USAGE_MONGODB_URI, or to the embedded demo database (the analyst's call)."""
     config = settings(config_path, demo=demo)
-    day = _day(as_of, "as_of") if as_of is not None else None
+    day = parse_date(as_of, "as_of") if as_of is not None else None
     return open_source(config, demo, None if day is None else last_full_month(day), quiet)
-
-
-def _day(value: date | str, key: str) -> date:
-    return parse_date(value, key) if isinstance(value, str) else value

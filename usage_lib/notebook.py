@@ -11,19 +11,17 @@ from IPython.display import HTML, display
 
 from usage_lib.core.cube import Cube
 from usage_lib.core.periods import month_key
-from usage_lib.explorer.state import View, cut, page_cube, page_views
+from usage_lib.explorer.state import View, page_views
 from usage_lib.figures.adoption import months_of
 
 __all__ = [
     "explorer",
     "heading",
     "month_key",
-    "page",
     "reconciliation",
     "report_cube",
     "restatements",
     "show",
-    "view",
     "views",
 ]
 
@@ -93,21 +91,6 @@ def steps(month: str, path: str = "", config_path: str = "") -> str:
 views = page_views
 
 
-def view(
-    views: list[View],
-    interactive: bool = True,
-    cube_path: str = "",
-    config_path: str = "",
-    as_of: str = "",
-) -> Any:
-    """The explorer notebook's output: the live explorer (returned, so that JupyterLab
-    draws it), or, with `interactive` false (papermill, `usage-report page`), the page."""
-    if interactive:
-        return explorer(views, as_of, config_path)
-    page(views, cube_path, config_path, as_of)
-    return None
-
-
 def explorer(views: list[View], as_of: str = "", config_path: str = "") -> Any:
     """The live explorer on the configured (or demo) database, opened on the first view."""
     from usage_lib.connection import connect
@@ -115,22 +98,6 @@ def explorer(views: list[View], as_of: str = "", config_path: str = "") -> Any:
 
     source = connect(config_path or None, as_of=as_of or None, quiet=True)
     return explore(source, as_of=as_of or None, view=views[0])
-
-
-def page(views: list[View], cube_path: str = "", config_path: str = "", as_of: str = "") -> None:
-    """The views as static HTML, from the cube at `cube_path` or read here: the tables, the
-    chart of the first metric, the "Counted:" line (`usage-report page`'s page body)."""
-    from usage_lib.core.periods import parse_date
-    from usage_lib.explorer.page import body
-
-    if cube_path:
-        cube = Cube.load(cube_path)
-    else:
-        from usage_lib.connection import connect
-
-        day = parse_date(as_of, "as_of") if as_of else None
-        cube = page_cube(connect(config_path or None, as_of=day, quiet=True), views, day)
-    show(body([cut(cube, v) for v in views]))
 
 
 def heading(cube: Cube, text: str) -> None:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from usage_lib.core.config import BillingRule, load_config, parse_config
+from usage_lib.core.config import BillingRule, check_object_id, load_config, parse_config, parse_id
 from usage_lib.errors import ConfigError
 from usage_lib.paths import EXAMPLE_CONFIG
 
@@ -51,6 +51,60 @@ def test_duplicate_exclusions_are_refused() -> None:
     item = {"id": "a" * 24, "name": "a", "reason": "b"}
     with pytest.raises(ConfigError, match="twice"):
         parse_config({"exclude": [item, {**item, "id": "A" * 24}]})
+
+
+HEX = "65920080f54ee781cc75f636"
+
+
+@pytest.mark.parametrize(
+    ("typed", "special", "normalized"),
+    [
+        (HEX, None, HEX),
+        (HEX.upper(), None, HEX),  # either case of the hex is one tenant
+        ("65920080F54ee781CC75f636", "unassigned", HEX),
+        ("unassigned", "unassigned", "unassigned"),
+        ("UnAssigned", "unassigned", "unassigned"),
+        ("UNATTRIBUTED", "unattributed", "unattributed"),
+        (None, "unassigned", None),  # not given
+        ("", None, None),
+    ],
+)
+def test_parse_id_normalizes_what_a_user_typed(
+    typed: str | None, special: str | None, normalized: str | None
+) -> None:
+    assert parse_id(typed, "org", special) == normalized
+
+
+@pytest.mark.parametrize(
+    ("typed", "special", "key", "problem"),
+    [
+        ("123", None, "org", "'123' is not an organization or agent id (24 hex digits)"),
+        ("unassigned", None, "org", "'unassigned' is not an organization or agent id (24 hex digits)"),
+        ("unattributed", "unassigned", "org",
+         "'unattributed' is not an organization or agent id (24 hex digits) or 'unassigned'"),
+        ("zz", "unattributed", "agent",
+         "'zz' is not an organization or agent id (24 hex digits) or 'unattributed'"),
+        (HEX + "\n", None, "org", f"{HEX + chr(10)!r} is not an organization or agent id (24 hex digits)"),
+        (HEX + "0", None, "org", f"'{HEX}0' is not an organization or agent id (24 hex digits)"),
+        (" " + HEX, None, "org", f"' {HEX}' is not an organization or agent id (24 hex digits)"),
+        # only ASCII letters are lower-cased, as $toLower does: no Unicode look-alike passes
+        ("UNASSİGNED", "unassigned", "org",
+         "'UNASSİGNED' is not an organization or agent id (24 hex digits) or 'unassigned'"),
+        (12, None, "agent", "12 is not an organization or agent id (24 hex digits)"),
+    ],
+)  # fmt: skip
+def test_parse_id_names_the_setting(
+    typed: object, special: str | None, key: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_id(typed, key, special)
+    assert (error.value.key, error.value.problem) == (key, problem)
+
+
+def test_check_object_id_takes_hex_only_and_lower_cases_it() -> None:
+    assert check_object_id(HEX.upper(), "exclude[0].id") == HEX
+    with pytest.raises(ConfigError, match="exclude.0..id"):
+        check_object_id(HEX + "\n", "exclude[0].id")
 
 
 def test_secrets_are_refused_with_a_pointer_to_the_environment() -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from usage_lib.core.activity import activity_pipeline
 from usage_lib.core.config import BillingRule, Config, Exclusion
 from usage_lib.core.conversations import conversations_pipeline
 from usage_lib.core.db import PASSES
@@ -24,6 +23,7 @@ from usage_lib.core.metrics import LEVELS, Reading, Users
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
 from usage_lib.core.profiles import PROFILES
+from usage_lib.core.watch import watch_pipeline
 
 # Operators that raise on an argument of the wrong type (an array, a string, a date expected)
 RAISING = {
@@ -66,7 +66,7 @@ def pipelines(config: Config) -> dict[str, list[list[Any]]]:
             for reading in (Reading.of(["conversations"]), users if grain == "day" else None)
             if reading is not None
         ],
-        "activity": [activity_pipeline(RNG, config, FORKS)],
+        "watch": [watch_pipeline(RNG, config, FORKS)],
         "steps": [explain_pipeline(RNG, config), explain_pipeline(RNG, config, "6a" + "0" * 22)],
         "conversations": [conversations_pipeline(RNG, config, ["6a" + "0" * 22, ""])],
     }

@@ -19,7 +19,9 @@ from usage_lib.core.periods import (
     last_n_days,
     month_after,
     months_ending,
+    parse_date,
     report_month,
+    resolve_range,
     today_in,
 )
 from usage_lib.errors import ConfigError
@@ -42,6 +44,102 @@ def test_months_ending_includes_february_of_a_leap_year() -> None:
 def test_last_n_days_includes_today() -> None:
     rng = last_n_days(7, date(2026, 2, 24))
     assert (rng.start, rng.end, rng.days) == (date(2026, 2, 18), date(2026, 2, 24), 7)
+
+
+def test_parse_date_takes_a_date_or_its_text() -> None:
+    assert parse_date("2026-02-24", "start") == parse_date(date(2026, 2, 24), "start")
+    assert parse_date(datetime(2026, 2, 24, 23, 59), "start") == date(2026, 2, 24)
+    for bad in ("2026-02-30", "yesterday", None, 20260224):
+        with pytest.raises(ConfigError) as error:
+            parse_date(bad, "as_of")  # type: ignore[arg-type]
+        assert error.value.key == "as_of" and "is not a date (expected YYYY-MM-DD)" in str(error)
+
+
+# -- resolve_range: every way a range is given, and every way to get it wrong ------------------
+
+AS_OF = date(2026, 2, 24)
+
+
+@pytest.mark.parametrize(
+    ("given", "start", "end"),
+    [
+        # a start and an end, as text or dates; as_of changes nothing
+        ({"start": "2026-01-05", "end": "2026-01-09"}, date(2026, 1, 5), date(2026, 1, 9)),
+        ({"start": date(2026, 1, 5), "end": date(2026, 1, 5)}, date(2026, 1, 5), date(2026, 1, 5)),
+        ({"start": "2025-12-30", "end": "2026-01-02", "as_of": "2020-01-01"},
+         date(2025, 12, 30), date(2026, 1, 2)),
+        # the last N days, as_of included
+        ({"last_days": 7}, date(2026, 2, 18), AS_OF),
+        ({"last_days": 1}, AS_OF, AS_OF),
+        ({"last_days": 30, "as_of": "2026-03-10"}, date(2026, 2, 9), date(2026, 3, 10)),
+        # one month
+        ({"month": "2024-02"}, date(2024, 2, 1), date(2024, 2, 29)),
+        ({"month": "last"}, date(2026, 1, 1), date(2026, 1, 31)),
+        ({"month": "last", "as_of": "2026-01-01"}, date(2025, 12, 1), date(2025, 12, 31)),
+        ({"month": "2026-01", "as_of": "2020-06-15"}, date(2026, 1, 1), date(2026, 1, 31)),
+        # the default: the last `months` full months before as_of
+        ({}, date(2025, 8, 1), date(2026, 1, 31)),
+        ({"as_of": "2026-11-01"}, date(2026, 5, 1), date(2026, 10, 31)),
+        ({"as_of": date(2026, 1, 31), "months": 1}, date(2025, 12, 1), date(2025, 12, 31)),
+        # "" is "not given" (the notebook's parameters, empty text fields)
+        ({"start": "", "end": "", "month": "", "as_of": ""}, date(2025, 8, 1), date(2026, 1, 31)),
+    ],
+)  # fmt: skip
+def test_resolve_range_every_way(
+    monkeypatch: pytest.MonkeyPatch, given: dict[str, Any], start: date, end: date
+) -> None:
+    monkeypatch.setenv("USAGE_AS_OF", AS_OF.isoformat())  # "today", in every zone
+    given = {"timezone": "Europe/Rome", "months": 6, **given}
+    rng = resolve_range(**given)
+    assert rng == DateRange(start, end, "Europe/Rome")
+
+
+def test_resolve_range_reads_today_in_its_zone() -> None:
+    rng = resolve_range(last_days=1, timezone="Pacific/Kiritimati", months=6)
+    assert rng.end == today_in("Pacific/Kiritimati")
+    assert resolve_range(timezone="UTC", months=6) == default_range(today_in("UTC"))
+
+
+@pytest.mark.parametrize(
+    ("given", "key", "problem"),
+    [
+        ({"last_days": 3, "start": "2026-01-01", "end": "2026-01-02"}, "last_days",
+         "give either the last N days or a start and end, not both"),
+        ({"last_days": 3, "end": "2026-01-02"}, "last_days",
+         "give either the last N days or a start and end, not both"),
+        ({"month": "2026-01", "start": "2026-01-01", "end": "2026-01-02"}, "month",
+         "give either a month or a start and end, not both"),
+        ({"month": "last", "last_days": 3}, "month",
+         "give either a month or the last N days, not both"),
+        ({"start": "2026-01-01"}, "end", "give both a start and an end, or neither"),
+        ({"end": "2026-01-01"}, "start", "give both a start and an end, or neither"),
+        ({"start": "2026-13-01", "end": "2026-12-31"}, "start",
+         "'2026-13-01' is not a date (expected YYYY-MM-DD)"),
+        ({"start": "2026-01-01", "end": "soon"}, "end", "'soon' is not a date (expected YYYY-MM-DD)"),
+        ({"start": "2026-02-01", "end": "2026-01-31"}, "end", "2026-01-31 is before the start 2026-02-01"),
+        ({"start": "2020-01-01", "end": "2026-01-01"}, "end",
+         "2020-01-01 to 2026-01-01 is 2193 days, longer than the 1098 allowed"),
+        ({"last_days": 0}, "last_days", "must be 1 or more, got 0"),
+        ({"last_days": -3}, "last_days", "must be 1 or more, got -3"),
+        ({"last_days": 1099}, "last_days", "must be at most 1098, got 1099"),
+        ({"last_days": "7"}, "last_days", "'7' is not a whole number of days"),
+        ({"last_days": True}, "last_days", "True is not a whole number of days"),
+        ({"month": "2026-13"}, "month", "'2026-13' is not a month (expected YYYY-MM or 'last')"),
+        ({"as_of": "yesterday"}, "as_of", "'yesterday' is not a date (expected YYYY-MM-DD)"),
+        ({"as_of": "2026-02-30", "start": "2026-01-01", "end": "2026-01-02"}, "as_of",
+         "'2026-02-30' is not a date (expected YYYY-MM-DD)"),
+        ({"timezone": "Mars/Base"}, "timezone",
+         "unknown time zone 'Mars/Base' (use an IANA name such as UTC or Europe/Rome)"),
+        ({"months": 0}, "months", "must be 1 or more, got 0"),
+    ],
+)  # fmt: skip
+def test_resolve_range_errors_name_the_setting(
+    given: dict[str, Any], key: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        resolve_range(**{"timezone": "UTC", "months": 6, "as_of": "2026-02-24", **given})
+    assert (error.value.key, error.value.problem) == (key, problem)
+    assert "\n" not in str(error.value) and "--" not in str(error.value)  # a setting, not a flag
 
 
 @pytest.mark.parametrize(

@@ -58,8 +58,18 @@ def test_load_cube_takes_a_range_or_the_default(mongo: Any, traps: Any, tmp_path
     cube = load_cube(src, "2026-01-01", "2026-01-31", timezone="America/New_York")
     assert cube.range.timezone == "America/New_York" and cube.grain == "day"
     assert load_cube(src, as_of="2026-02-10").range.start.isoformat() == "2025-08-01"
-    with pytest.raises(ConfigError, match="range: give both"):
+    with pytest.raises(ConfigError, match="end: give both a start and an end, or neither"):
         load_cube(src, start="2026-01-01")
+    with pytest.raises(ConfigError, match="last_days: give either the last N days or a start"):
+        load_cube(src, "2026-01-01", "2026-01-31", last_days=7)
+    last = load_cube(src, as_of="2026-02-10", last_days=7, timezone="Europe/Rome").range
+    assert (last.start.isoformat(), last.end.isoformat(), last.timezone) == (
+        "2026-02-04",
+        "2026-02-10",
+        "Europe/Rome",
+    )
+    month = load_cube(src, month="2026-02").range
+    assert (month.start.isoformat(), month.end.isoformat()) == ("2026-02-01", "2026-02-28")
 
 
 def test_load_cube_with_metrics_serves_the_platform_and_drill_downs(

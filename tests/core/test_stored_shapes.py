@@ -45,13 +45,14 @@ from shapes import shapes as stored_sets
 
 from usage_lib.cli import main
 from usage_lib.core import rule
-from usage_lib.core.activity import query_activity
 from usage_lib.core.config import Config, Reconcile, load_config
 from usage_lib.core.conversations import conversations
 from usage_lib.core.db import LOOKUPS, PASSES
 from usage_lib.core.explain import explain
 from usage_lib.core.periods import DateRange
 from usage_lib.core.query import fork_roots, lookup_names, lookup_tenant_names
+from usage_lib.core.rows import CUSTOMER, STEP
+from usage_lib.core.watch import query_watch
 from usage_lib.errors import ReconcileError
 from usage_lib.report.reconcile import read_billed
 
@@ -120,8 +121,8 @@ def expected(s: Shapes, selection: dict[str, Any]) -> dict[str, Any]:
 # -- every other read of the database, each against the oracle on the same set ------------------
 
 
-def _activity(db: Any, config: Config, s: Shapes) -> None:
-    frame = query_activity(db, DateRange(START, END, s.tz), config)
+def _watch(db: Any, config: Config, s: Shapes) -> None:
+    frame = query_watch(db, DateRange(START, END, s.tz), config)
     got = {
         (r["org_id"], r["agent_id"], r["day"]): (r["started"], r["test"], r["billable"])
         for r in frame.iter_rows(named=True)
@@ -151,12 +152,12 @@ def _conversations(db: Any, config: Config, s: Shapes) -> None:
     got = {}
     last: tuple[str, datetime] | None = None
     for doc in conversations(db, rng, config, customers):
-        here = (doc["c"], doc["createdAt"])
+        here = (doc[CUSTOMER], doc["createdAt"])
         assert last is None or last <= here, "the stream is by customer, then oldest first"
         last = here
         agent = rule.agent_of(doc, config.profile, forks) or oracle.UNATTRIBUTED
-        step = "billable" if doc["s"] == rule.PASSED else doc["s"]
-        got[str(doc["_id"])] = (doc["c"] or oracle.UNASSIGNED, step, agent)
+        step = "billable" if doc[STEP] == rule.PASSED else doc[STEP]
+        got[str(doc["_id"])] = (doc[CUSTOMER] or oracle.UNASSIGNED, step, agent)
     wanted = {t if t else oracle.UNASSIGNED for t in customers}
     want = oracle.conversations(s.requests, START, END, s.tz, wanted, reading(s))
     assert got == want, "the statements' stream"
@@ -199,7 +200,7 @@ def _billed(db: Any, config: Config, s: Shapes) -> None:
 # test_every_read_of_the_database_is_in_the_suite.
 DRIVEN: dict[str, Callable[[Any, Config, Shapes], None] | None] = {
     "cube": None,  # usage-report table, every scope, above
-    "activity": _activity,
+    "watch": _watch,
     "steps": _steps,
     "conversations": _conversations,
     "names": _names,

@@ -11,9 +11,9 @@ import oracle
 import pytest
 from data import EXCLUDED_ORG, EXCLUDED_PROJECT, FORKS
 
-from usage_lib.core.activity import activity_pipeline, query_activity
 from usage_lib.core.config import Config, Exclusion, parse_config
 from usage_lib.core.periods import DateRange
+from usage_lib.core.watch import query_watch, watch_pipeline
 
 CUSTOM = Config(exclusions=(Exclusion(EXCLUDED_ORG, "Internal", "internal"),))
 STOCK_CONFIG = parse_config(
@@ -74,7 +74,7 @@ def test_what_started_per_tenant_agent_and_day_is_the_oracle(
 ) -> None:
     db, docs = traps
     rng = DateRange(start, end, tz)
-    frame = query_activity(db, rng, CUSTOM)
+    frame = query_watch(db, rng, CUSTOM)
     want = expected(
         docs, rng, oracle.org_of, oracle.agent_of, "isTestMode",
         lambda d: oracle.is_billable(d, {EXCLUDED_ORG}), lambda d: True,
@@ -101,13 +101,13 @@ def test_what_started_under_the_stock_profile(stock: Any) -> None:
         lambda d: STOCK.billable(d, {EXCLUDED_PROJECT}),
         lambda d: d.get("preflight") is not True and channel(d) != "voice-vxml",
     )  # fmt: skip
-    assert got(query_activity(db, rng, STOCK_CONFIG)) == want
+    assert got(query_watch(db, rng, STOCK_CONFIG)) == want
     assert sum(v[1] for v in want.values()) > 0  # drafts are there, counted apart
 
 
 def test_the_pass_is_the_reports_pass_with_status_and_depth_summed() -> None:
     """The `$match` reads every status and depth; nothing else changes."""
-    stages = activity_pipeline(DateRange(date(2026, 1, 1), date(2026, 1, 31)), CUSTOM)
+    stages = watch_pipeline(DateRange(date(2026, 1, 1), date(2026, 1, 31)), CUSTOM)
     match = stages[0]["$match"]
     assert set(match) == {"createdAt"}
     first = stages[1]["$group"]

@@ -21,7 +21,7 @@ from usage_lib.connection import open_source
 from usage_lib.core.source import Source, settings
 from usage_lib.errors import ConfigError
 from usage_lib.explorer.page import view_html
-from usage_lib.explorer.state import Explorer, Shown, View
+from usage_lib.explorer.state import Explorer, Shown, View, page_views
 from usage_lib.explorer.widget import ExplorerWidget, download
 
 AS_OF = date(2026, 4, 18)  # the last day of the trap data (Dec 2025 - Apr 2026)
@@ -165,17 +165,54 @@ def test_no_database_call_inside_the_window(listened: tuple[Source, Commands]) -
 def test_bad_views_name_the_setting(explorer: Explorer) -> None:
     for view, key in [
         (View("yesterday"), "preset"),
-        (View("custom"), "range"),
+        (View("custom"), "start"),
+        (View("custom", date(2026, 3, 1)), "end"),
         (View(granularity="hour"), "granularity"),
         (View(timezone="Mars/Base"), "timezone"),
         (View(metric="revenue"), "metrics"),
         (View(org="nope"), "org"),
         (View(agent=ORGS[0]), "agent"),
-        (View("custom", date(2026, 3, 2), date(2026, 3, 1)), "range"),
+        (View("custom", date(2026, 3, 2), date(2026, 3, 1)), "end"),
+        (View("last_5000_days"), "last_days"),
     ]:
         with pytest.raises(ConfigError) as error:
             explorer.show(view)
         assert error.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("given", "key", "problem"),
+    [
+        ({"start": "2026-03-01"}, "end", "give both a start and an end, or neither"),
+        ({"end": "2026-03-01"}, "start", "give both a start and an end, or neither"),
+        ({"start": "2026-03-01", "end": "2026-03-02", "last_days": 7}, "last_days",
+         "give either the last N days or a start and end, not both"),
+        ({"last_days": -1}, "last_days", "must be 1 or more, got -1"),
+        ({"start": "2026-02-30", "end": "2026-03-02"}, "start",
+         "'2026-02-30' is not a date (expected YYYY-MM-DD)"),
+        ({"start": "2026-03-02", "end": "2026-03-01"}, "end", "2026-03-01 is before the start 2026-03-02"),
+    ],
+)  # fmt: skip
+def test_page_views_check_the_range_as_every_range_is(
+    given: dict[str, Any], key: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        page_views(**given)
+    assert (error.value.key, error.value.problem) == (key, problem)
+
+
+def test_page_views_are_a_custom_range_the_last_n_days_or_the_default(explorer: Explorer) -> None:
+    custom = page_views("2026-03-01", "2026-03-02", metrics="conversations,users")
+    assert [(v.preset, v.start, v.end, v.metric) for v in custom] == [
+        ("custom", date(2026, 3, 1), date(2026, 3, 2), "conversations"),
+        ("custom", date(2026, 3, 1), date(2026, 3, 2), "users"),
+    ]
+    assert [v.preset for v in page_views(last_days=12)] == ["last_12_days"]
+    assert [v.preset for v in page_views(last_days=0)] == ["last_months"]  # 0: not given
+    assert [v.preset for v in page_views(org=ORGS[0].upper())] == ["last_30_days"]
+    assert page_views(org=ORGS[0].upper())[0].org == ORGS[0]
+    twelve = explorer.range_of(page_views(last_days=12)[0])
+    assert (twelve.start, twelve.end) == (date(2026, 4, 7), AS_OF)
 
 
 # -- the widget, headless: its controls drive the same state ----------------------------------------

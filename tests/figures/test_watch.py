@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from usage_lib.figures.alerts import Watch, detect, month_alerts, month_so_far
+from usage_lib.figures.watch import Watch, detect, month_alerts, month_so_far
 
 AS_OF = date(2026, 11, 25)  # a Wednesday: the watched days are Sun 22 - Tue 24 Nov
 START = AS_OF - timedelta(weeks=10)

@@ -4,7 +4,7 @@ from datetime import date
 
 from support import billable_cube
 
-from usage_lib.report.digest import Digest
+from usage_lib.report.digest import Digest, Figures
 
 A, B = "a" * 24, "b" * 24
 CUBE = billable_cube(
@@ -22,7 +22,7 @@ def test_figures_are_the_table_totals_and_the_headline() -> None:
     d = Digest.of(CUBE, "2026-02")
     assert d.headline.billable == 75 and d.headline.previous == 40
     assert d.headline.new_organizations == ("Beta",)
-    assert d.figures() == {
+    assert d.figures().to_json() == {
         "bridge": {  # Alpha 40 -> 60, Beta new with 15
             "before": 40,
             "after": 75,
@@ -37,5 +37,7 @@ def test_figures_are_the_table_totals_and_the_headline() -> None:
         "rows": {"cube": 3, "organizations": 2},
         "billable": {"month": 75, "by_month": {"2026-01": 40, "2026-02": 75}, "total": 115},
     }
+    assert Figures.from_json(d.figures().to_json()) == d.figures()
+    assert d.figures().billable.by_month == {"2026-01": 40, "2026-02": 75}
     assert d.chart_png.startswith(b"\x89PNG") and "Alpha" in d.chart_description
     assert [f.title for f in d.findings][0] == "All test mode"

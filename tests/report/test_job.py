@@ -59,6 +59,52 @@ def test_manifest_numbers_equal_the_independent_count(pack: Path, read_only: Any
         assert f">{n:,}<" in html  # the monthly totals row shows the same numbers
 
 
+# The keys make_pack writes, in order: other code, notebooks and published packs read them.
+MANIFEST_KEYS = [
+    "month", "range", "timezone", "rule", "exclusions", "library_version", "data_as_of",
+    "generated_at", "source", "data_pass_s", "watch_pass_s", "steps_pass_s", "notebooks_s",
+    "jobs", "notebooks", "bridge", "alerts", "rows", "billable", "pages", "tables",
+    "published", "restatements", "reconciliation",
+]  # fmt: skip
+
+
+def test_the_manifest_reads_back_as_written(pack: Path) -> None:
+    """manifest.json keeps its keys, in order, then the store's (files): the typed manifest
+    reads it back and writes it again exactly, and open_pack gives the same."""
+    data = json.loads((pack / "manifest.json").read_text())
+    assert list(data)[: len(MANIFEST_KEYS)] == MANIFEST_KEYS
+    assert "files" in data and set(data) - set(MANIFEST_KEYS) <= {"files", "sent", "history"}
+    manifest = report.Manifest.from_json(data)
+    assert manifest.to_json() == data and list(manifest.to_json()) == list(data)
+    assert report.open_pack(pack).manifest == manifest
+    assert manifest.range == report.Span("2026-05-01", "2026-10-31")
+    assert manifest.figures.billable.month == data["billable"]["month"]
+    assert manifest.timings.data_pass_s == data["data_pass_s"] and manifest.timings.jobs >= 1
+    assert set(manifest.timings.notebooks) == set(data["notebooks"])
+    assert manifest.compared.published == data["published"]
+    assert manifest.other["files"] == data["files"]
+
+
+def test_an_earlier_versions_pack_opens(pack: Path, tmp_path: Path) -> None:
+    """A pack made before the watch, the steps, the tables and the comparisons were in the
+    manifest still opens (to be sent): what it lacks is empty, what it had is kept."""
+    data = json.loads((pack / "manifest.json").read_text())
+    later = ("watch_pass_s", "steps_pass_s", "bridge", "alerts", "tables", "published",
+             "restatements", "reconciliation")  # fmt: skip
+    old = {k: v for k, v in data.items() if k not in later} | {"cube_path": "/gone.parquet"}
+    folder = tmp_path / "2026-10"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps(old))
+    shutil.copy(pack / "usage-report-2026-10.eml", folder)
+    opened = report.open_pack(folder)
+    m = opened.manifest
+    assert opened.month == "2026-10" and m.figures.rows.cube == data["rows"]["cube"]
+    assert m.timings.watch_pass_s == 0.0 and m.tables == () and m.compared.restatements == ()
+    assert m.figures.bridge is None and m.compared.reconciliation is None
+    store = {k: v for k, v in data.items() if k not in MANIFEST_KEYS}  # files (sent, history)
+    assert m.other == {**store, "cube_path": "/gone.parquet"}
+
+
 def test_pages_are_self_contained(pack: Path) -> None:
     for page in pack.glob("*.html"):
         html = re.sub(
@@ -140,4 +186,4 @@ def test_a_stock_tiledesk_pack_speaks_of_projects(stock: Any, mongo: Any, tmp_pa
         docs, date(2026, 3, 1), date(2026, 3, 31), "UTC", "month", set(),
         stock=oracle.Stock(forks=FORKS),
     )  # fmt: skip
-    assert made.manifest["billable"]["month"] == sum(row["2026-03"] for row in expected.values())
+    assert made.manifest.figures.billable.month == sum(row["2026-03"] for row in expected.values())

@@ -326,3 +326,23 @@ def test_the_monthly_job_rebuilds_the_pack_but_does_not_send_twice(
     assert "Already sent" in done.stdout and len(box.received) == 1
     manifest = json.loads((month / "manifest.json").read_text())
     assert manifest["generated_at"] >= generated and manifest["sent"] == [record]
+
+
+def test_a_statements_message_is_its_page_and_its_files() -> None:
+    """A customer's message, composed from what its folder holds: the subject names it, its
+    month and its count; the page is the HTML alternative; each file attached in order, CSV as
+    text, XLSX as a workbook."""
+    from usage_lib.report.mail import statement_message
+
+    files = [("conversations.csv", "_id,agent\n1,Bot é\n".encode()), ("not-billed.xlsx", b"PK")]
+    message = statement_message("Acme", "2026-10", 1234, "<h1>Acme</h1>", files)
+    assert message["Subject"] == "Usage statement, Acme, Oct 2026: 1,234 billable conversations"
+    assert "Oct 2026: 1,234 billable" in message.get_body(("plain",)).get_content()
+    assert message.get_body(("html",)).get_content().strip() == "<h1>Acme</h1>"
+    attached = [(p.get_filename(), p.get_content_type()) for p in message.iter_attachments()]
+    assert attached == [
+        ("conversations.csv", "text/csv"),
+        ("not-billed.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ]
+    csv_part = next(message.iter_attachments())
+    assert csv_part.get_content() == "_id,agent\n1,Bot é\n"

@@ -114,7 +114,7 @@ def test_the_demo_pack_gains_a_reconciliation_page(tmp_path: Path) -> None:
                      progress=False)  # fmt: skip
     flagged = {
         (r["organization"], r["month"], r["status"])
-        for r in made.manifest["reconciliation"]["flagged"]
+        for r in made.manifest.compared.reconciliation["flagged"]
     }
     assert flagged == {  # the differences the demo billing file has on purpose
         ("Cobalt Retail", "Sep 2026", "beyond tolerance"),
@@ -123,7 +123,7 @@ def test_the_demo_pack_gains_a_reconciliation_page(tmp_path: Path) -> None:
     }
     page = (made.path / "5_reconciliation.html").read_text()
     assert "beyond tolerance" in page and "Cobalt Retail" in page
-    assert "5_reconciliation.html" in made.manifest["pages"] and made.warnings == ()
+    assert "5_reconciliation.html" in made.manifest.pages and made.warnings == ()
     assert "Reconciliation with billing" in (made.path / "usage-report-2026-10.eml").read_text(
         errors="replace"
     )
@@ -142,5 +142,5 @@ def test_an_unreadable_billing_source_leaves_the_rest_of_the_pack(
         f"reconciliation not done: {tmp_path / 'nowhere.csv'}: cannot be read "
         "(No such file or directory)",
     )
-    assert len(made.manifest["pages"]) == 5 and "index.html" in os.listdir(made.path)
+    assert len(made.manifest.pages) == 5 and "index.html" in os.listdir(made.path)
     assert "Reconciliation not done" in (made.path / "5_reconciliation.html").read_text()

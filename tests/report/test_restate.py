@@ -17,6 +17,7 @@ from usage_lib.demo.data import generate
 from usage_lib.demo.server import EmbeddedMongo, load
 from usage_lib.paths import EXAMPLE_CONFIG, report_notebooks
 from usage_lib.report.job import make_pack
+from usage_lib.report.manifest import Compared
 from usage_lib.report.restate import restatements
 
 
@@ -52,22 +53,22 @@ def database_with_late_data(tmp_path: Path) -> Any:
         yield server.uri, data
 
 
-def pack(uri: str, month: str, out: Path) -> dict[str, Any]:
+def pack(uri: str, month: str, out: Path) -> Compared:
     config = load_config(EXAMPLE_CONFIG, env={"USAGE_MONGODB_URI": uri})
     source = Source(database(config), config, demo=False, key="test database")
     made = make_pack(source, month, out, report_notebooks(), progress=False)
-    return made.manifest
+    return made.manifest.compared
 
 
 def test_a_later_pack_shows_what_changed(database_with_late_data: Any, tmp_path: Path) -> None:
     uri, data = database_with_late_data
     out = tmp_path / "reports"
     first = pack(uri, "2026-09", out)
-    assert first["restatements"] == [] and first["published"]["months"][-1] == "2026-09"
+    assert first.restatements == () and first.published["months"][-1] == "2026-09"
 
     # Conversations of August close late, for one organization: August is restated.
     excluded = {e["id"] for e in data.exclusions}
-    org = next(o for o in first["published"]["organizations"] if o != "unassigned")
+    org = next(o for o in first.published["organizations"] if o != "unassigned")
     late = [
         d
         for d in data.requests
@@ -90,11 +91,11 @@ def test_a_later_pack_shows_what_changed(database_with_late_data: Any, tmp_path:
     )[org]["2026-08"]
 
     second = pack(uri, "2026-10", out)
-    name = first["published"]["organizations"][org]["name"]
-    before = first["published"]["organizations"][org]["months"]["2026-08"]
+    name = first.published["organizations"][org]["name"]
+    before = first.published["organizations"][org]["months"]["2026-08"]
     assert recount == before + len(late)
     assert [(r["organization"], r["month"], r["published"], r["now"], r["change"])
-            for r in second["restatements"]] == [(name, "2026-08", before, recount, len(late))]  # fmt: skip
+            for r in second.restatements] == [(name, "2026-08", before, recount, len(late))]  # fmt: skip
     checks = (out / "2026-10" / "4_data_checks.html").read_text()
     assert (
         f"Aug 2026: published {before:,}, now {recount:,} (+{len(late)}; 1 organization)" in checks
@@ -106,6 +107,6 @@ def test_a_later_pack_shows_what_changed(database_with_late_data: Any, tmp_path:
     # Rebuilding October: the replaced pack published the recount already, so nothing is
     # restated again, and what it published is kept in the history.
     third = pack(uri, "2026-10", out)
-    assert third["restatements"] == []
+    assert third.restatements == ()
     manifest = json.loads((out / "2026-10" / "manifest.json").read_text())
-    assert manifest["history"][0]["published"] == second["published"]
+    assert manifest["history"][0]["published"] == second.published

@@ -77,7 +77,7 @@ def test_a_sample_of_stored_forms_through_the_pack_and_statements(
         for key, n in buckets.items():
             by_month[key] = by_month.get(key, 0) + n
     assert sum(by_month.values()) > 5  # the sample is not vacuous
-    got = {k: v for k, v in made.manifest["billable"]["by_month"].items() if v}
+    got = {k: v for k, v in made.manifest.figures.billable.by_month.items() if v}
     assert got == by_month
     customers = {
         org: buckets.get(MONTH, 0) for org, buckets in expected.items() if org != "unassigned"

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from usage_lib.core.profiles import RULE_DEFAULTS, Profile, parse_profile
 from usage_lib.errors import ConfigError
 
-HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
+HEX24 = re.compile(r"\A[0-9a-fA-F]{24}\Z")  # \Z: no newline after the 24 digits
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Reconcile:
 
 
 @dataclass(frozen=True)
-class Alerts:
+class WatchSettings:
     """[alerts]: the daily watch (`usage-report alerts`)."""
 
     days: int = 3  # the complete days watched, before the as-of day
@@ -93,7 +94,7 @@ class Config:
     customers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # org id -> recipients
     profile: Profile = Profile()  # how the deployment stores conversations ([source])
     query_timeout_s: int = 300  # [source] query_timeout_s: maxTimeMS of the pass
-    alerts: Alerts = Alerts()
+    watch: WatchSettings = WatchSettings()
 
     @property
     def query_timeout_ms(self) -> int:
@@ -152,9 +153,26 @@ def check_timezone(name: str, key: str = "timezone") -> str:
 
 
 def check_object_id(value: Any, key: str) -> str:
+    """An ObjectId's hex, either case, as the lower-case hex every table keys it by."""
     if not isinstance(value, str) or not HEX24.match(value):
         raise ConfigError(key, f"{value!r} is not an organization or agent id (24 hex digits)")
-    return value.lower()
+    return value.translate(_ASCII_LOWER)
+
+
+def parse_id(value: Any, key: str, special: str | None = None) -> str | None:
+    """What a user typed for an organization or agent (`key`, the setting): None or "" for
+    none, the id in either case, or the row `special` names ("unassigned", "unattributed"),
+    as the tables key them. ASCII letters only are lower-cased (`rule.lower`, `$toLower`)."""
+    if value is None or value == "":
+        return None
+    if special is not None and isinstance(value, str) and value.translate(_ASCII_LOWER) == special:
+        return special
+    try:
+        return check_object_id(value, key)
+    except ConfigError as exc:
+        if special is None:
+            raise
+        raise ConfigError(key, f"{exc.problem} or {special!r}") from None
 
 
 def _check_keys(table: dict[str, Any], section: str) -> None:
@@ -273,11 +291,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         customers=_customers(data.get("customer", [])),
         profile=profile,
         query_timeout_s=timeout,
-        alerts=_alerts(data.get("alerts", {})),
+        watch=_watch(data.get("alerts", {})),
     )
 
 
-def _alerts(table: Any) -> Alerts:
+def _watch(table: Any) -> WatchSettings:
     if not isinstance(table, dict):
         raise ConfigError("alerts", "expected a table [alerts]")
     _check_keys(table, "alerts")
@@ -289,7 +307,7 @@ def _alerts(table: Any) -> Alerts:
     to = _typed(table, "to", list, "alerts", [])
     if any(not isinstance(a, str) or "@" not in a for a in to):
         raise ConfigError("alerts.to", f"expected a list of email addresses, got {to!r}")
-    return Alerts(days, weeks, min_daily, tuple(to))
+    return WatchSettings(days, weeks, min_daily, tuple(to))
 
 
 def _rule(billing: dict[str, Any], profile: Profile) -> BillingRule:

@@ -17,6 +17,7 @@ from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.explain import status_name
 from usage_lib.core.periods import DateRange
 from usage_lib.core.profiles import Profile
+from usage_lib.core.rows import CUSTOMER, STEP
 
 FIELDS = (
     "request_id",
@@ -44,13 +45,13 @@ def conversations_pipeline(
         {"$match": rule.window_match(rng, p, tenant)},
         {
             "$project": {
-                "c": rule.tenant_expr(f"${p.tenant_field}"),
-                "s": rule.left_out_expr(config),
+                CUSTOMER: rule.tenant_expr(f"${p.tenant_field}"),
+                STEP: rule.left_out_expr(config),
                 **dict.fromkeys(wanted, 1),
             }
         },
-        {"$match": {"c": {"$in": customers}}},
-        {"$sort": {"c": 1, "createdAt": 1, "_id": 1}},
+        {"$match": {CUSTOMER: {"$in": customers}}},
+        {"$sort": {CUSTOMER: 1, "createdAt": 1, "_id": 1}},
     ]
 
 
@@ -60,12 +61,13 @@ def conversations(
     """`conversations_pipeline`'s documents, streamed 2,000 at a time."""
     with translate_errors(db, what=f"the conversations of {rng.describe()}"):
         pipeline = conversations_pipeline(rng, config, customers, tenant)
-        yield from aggregate(db, "conversations", pipeline, config, batch=2_000)
+        label = f"Listing the conversations of {rng.describe()}"
+        yield from aggregate(db, "conversations", pipeline, config, batch=2_000, label=label)
 
 
 def reason(doc: dict[str, Any], profile: Profile) -> str:
     """Why a streamed conversation is not billed, in the steps' words (`explain`)."""
-    step = doc["s"]
+    step = doc[STEP]
     if step == "status":
         return f"status: {status_name(doc.get('status'))}"
     if step == "depth":

@@ -20,7 +20,6 @@ from usage_lib.core.periods import DateRange
 Grain = Literal["day", "month"]
 UNASSIGNED = "unassigned"  # the organization row of requests with no organization
 UNATTRIBUTED = "unattributed"  # the agent row of human-only conversations
-UNASSIGNED_NAME = "No organization"  # under another profile: "No <tenant>"
 UNATTRIBUTED_NAME = "Unattributed"
 
 SCHEMA = {

@@ -21,6 +21,7 @@ from usage_lib.core.cube import UNASSIGNED
 from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.periods import DateRange
 from usage_lib.core.query import lookup_tenant_names
+from usage_lib.core.rows import COUNT, NO_DEPTH, STATUS, STEP, TENANT, field, grouped
 
 STEPS = ("started", "preflight", "channel", "test", "status", "depth", "excluded", "billable")
 STATUS_NAMES = {
@@ -56,30 +57,33 @@ def explain_pipeline(rng: DateRange, config: Config, tenant: str | None = None) 
         {
             "$group": {
                 "_id": {
-                    "o": f"${config.profile.tenant_field}",
-                    "s": step,
-                    "st": {"$cond": [{"$eq": [step, "status"]}, "$status", None]},
-                    "dm": {
+                    TENANT: f"${config.profile.tenant_field}",
+                    STEP: step,
+                    STATUS: {"$cond": [{"$eq": [step, "status"]}, "$status", None]},
+                    NO_DEPTH: {
                         "$and": [
                             {"$eq": [step, "depth"]},
                             {"$not": [rule.depth_known_expr(config.profile)]},
                         ]
                     },
                 },
-                "n": {"$sum": 1},
+                COUNT: {"$sum": 1},
             }
         },
         {
             "$project": {
                 "_id": 0,
-                "o": rule.tenant_expr("$_id.o"),
-                "s": "$_id.s",
-                "st": "$_id.st",
-                "dm": "$_id.dm",
-                "n": 1,
+                TENANT: rule.tenant_expr(grouped(TENANT)),
+                **{k: grouped(k) for k in (STEP, STATUS, NO_DEPTH)},
+                COUNT: 1,
             }
         },
-        {"$group": {"_id": {"o": "$o", "s": "$s", "st": "$st", "dm": "$dm"}, "n": {"$sum": "$n"}}},
+        {
+            "$group": {
+                "_id": {k: field(k) for k in (TENANT, STEP, STATUS, NO_DEPTH)},
+                COUNT: {"$sum": field(COUNT)},
+            }
+        },
     ]
 
 
@@ -193,25 +197,27 @@ def explain(db: Database, rng: DateRange, config: Config, tenant: str | None = N
     """The steps for every tenant of `rng` (or `tenant` only) and the platform."""
     excluded = set(config.excluded_ids)
     if tenant is not None:
-        tenant = rule.NONE if tenant == UNASSIGNED else tenant.lower()
+        tenant = rule.NONE if tenant == UNASSIGNED else rule.lower(tenant)
     per: dict[str, dict[str, Any]] = {}
     with translate_errors(db, what=f"the steps of {rng.describe()}"):
-        cursor = aggregate(db, "steps", explain_pipeline(rng, config, tenant), config)
+        stages = explain_pipeline(rng, config, tenant)
+        label = f"Explaining {rng.describe()} step by step"
+        cursor = aggregate(db, "steps", stages, config, label=label)
         for row in cursor:
-            key, n = row["_id"], int(row["n"])
-            o = key["o"] or UNASSIGNED
-            step = key["s"]
+            key, n = row["_id"], int(row[COUNT])
+            o = key[TENANT] or UNASSIGNED
+            step = key[STEP]
             if step == rule.PASSED:
-                step = "excluded" if key["o"] in excluded else "billable"
+                step = "excluded" if key[TENANT] in excluded else "billable"
             t = per.setdefault(o, {"left": {}, "status": {}, "missing": 0, "billable": 0})
             if step == "billable":
                 t["billable"] += n
                 continue
             t["left"][step] = t["left"].get(step, 0) + n
             if step == "status":
-                name = status_name(key.get("st"))  # no key: a conversation with no status
+                name = status_name(key.get(STATUS))  # no key: a conversation with no status
                 t["status"][name] = t["status"].get(name, 0) + n
-            if step == "depth" and key.get("dm"):
+            if step == "depth" and key.get(NO_DEPTH):
                 t["missing"] += n
     names = lookup_tenant_names(db, sorted(per), config.profile)
     tenants = [

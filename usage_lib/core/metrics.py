@@ -11,7 +11,7 @@ All of them count billable conversations only (the billing rule and the exclusio
 
 Distinct users cannot be added up from days into weeks or months, so the pass counts
 them exactly for the buckets and the totals a table needs: a `$group` on (key, user),
-then a count per key (`cube.pipeline`). Only the counts leave the server.
+then a count per key (`pipeline`). Only the counts leave the server.
 """
 
 from __future__ import annotations

@@ -13,10 +13,30 @@ from usage_lib.core.config import BillingRule, Config
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Grain
 from usage_lib.core.metrics import COUNT_ONLY, Reading
 from usage_lib.core.periods import DateRange
+from usage_lib.core.rows import (
+    AGENT,
+    BUCKET,
+    COUNT,
+    COUNTED,
+    CUBE_ROW,
+    DAY,
+    DEPTH_N,
+    DEPTH_SUM,
+    FANNED,
+    HANDOFFS,
+    KIND,
+    TENANT,
+    TEST,
+    USER,
+    USERS,
+    USERS_ROW,
+    field,
+    grouped,
+)
 
 
 def _tenant(org: str) -> str:
-    return rule.NONE if org == UNASSIGNED else org.lower()
+    return rule.NONE if org == UNASSIGNED else rule.lower(org)
 
 
 def pipeline(
@@ -34,7 +54,7 @@ def pipeline(
     of a fixed handful of keys; no `$facet`, `$push` or array that grows with the data, and
     every document it returns is one small row. With `counted` (a rule whose status and
     depth conditions the `$match` of `config` does not apply: the alerts' watch), each row
-    also sums `c`, the conversations that rule counts.
+    also sums `rows.COUNTED`, the conversations that rule counts (the row keys: `rows`).
 
     1. `$match` the rule's conversations (of one tenant, or one agent, when asked).
     2. `$group` on the stored forms: tenant, agent evidence, the local day (or month) as
@@ -50,73 +70,77 @@ def pipeline(
     profile = config.profile
     forks = forks or {}
     key: dict[str, Any] = {
-        "o": f"${profile.tenant_field}",
-        "a": rule.agent_evidence(profile),
-        "d": local_day("$createdAt", grain, rng.timezone),
-        "x": rule.is_test_expr(profile),
+        TENANT: f"${profile.tenant_field}",
+        AGENT: rule.agent_evidence(profile),
+        DAY: local_day("$createdAt", grain, rng.timezone),
+        TEST: rule.is_test_expr(profile),
     }
-    sums: dict[str, Any] = {"n": {"$sum": 1}}
+    sums: dict[str, Any] = {COUNT: {"$sum": 1}}
     if reading.details:
         if profile.has_depth:
-            sums["ds"] = {"$sum": f"${profile.depth_field}"}
+            sums[DEPTH_SUM] = {"$sum": f"${profile.depth_field}"}
             if config.rule.min_depth == 0:  # else every matched conversation has a depth
-                sums["dn"] = {"$sum": {"$cond": [rule.depth_known_expr(profile), 1, 0]}}
-        sums["h"] = {"$sum": {"$cond": [rule.handoff_expr(), 1, 0]}}
+                sums[DEPTH_N] = {"$sum": {"$cond": [rule.depth_known_expr(profile), 1, 0]}}
+        sums[HANDOFFS] = {"$sum": {"$cond": [rule.handoff_expr(), 1, 0]}}
     if counted is not None:
-        sums["c"] = {"$sum": {"$cond": [rule.counted_expr(counted, profile), 1, 0]}}
+        sums[COUNTED] = {"$sum": {"$cond": [rule.counted_expr(counted, profile), 1, 0]}}
     users = reading.users
     if users is not None:
-        key["u"] = "$requester"
+        key[USER] = "$requester"
     scope = None
     if agent is not None:
-        scope = rule.Agent(rule.NONE if agent == UNATTRIBUTED else agent.lower(), forks)
+        scope = rule.Agent(rule.NONE if agent == UNATTRIBUTED else rule.lower(agent), forks)
     tenant = None if org is None else _tenant(org)
     normalized: dict[str, Any] = {
         "_id": 0,
-        "o": rule.tenant_expr("$_id.o"),
-        "a": rule.agent_expr("$_id.a", profile, forks),
-        "d": "$_id.d",
-        "x": "$_id.x",
+        TENANT: rule.tenant_expr(grouped(TENANT)),
+        AGENT: rule.agent_expr(grouped(AGENT), profile, forks),
+        DAY: grouped(DAY),
+        TEST: grouped(TEST),
         **{name: 1 for name in sums},
     }
     if users is not None:
-        normalized["u"] = rule.user_expr("$_id.u")
+        normalized[USER] = rule.user_expr(grouped(USER))
     stages: list[dict[str, Any]] = [
         {"$match": rule.match(rng, config, tenant, scope)},
         {"$group": {"_id": key, **sums}},
         {"$project": normalized},
     ]
-    kept = {**({"o": tenant} if tenant is not None else {}), **({"a": scope.id} if scope else {})}
+    kept = {**({TENANT: tenant} if tenant is not None else {})}
+    if scope is not None:
+        kept[AGENT] = scope.id
     if kept:  # the $match is a superset of the stored forms; the normalized ids are exact
         stages.append({"$match": kept})
-    totals = {name: {"$sum": f"${name}"} for name in sums}
-    cube_key = {"o": "$o", "a": "$a", "d": "$d", "x": "$x"}
+    totals = {name: {"$sum": field(name)} for name in sums}
+    cube_key = {k: field(k) for k in (TENANT, AGENT, DAY, TEST)}
     if users is None:
         return [*stages, {"$group": {"_id": cube_key, **totals}}]
-    bucket = bucket_of_day("$d", users.granularity)
+    bucket = bucket_of_day(field(DAY), users.granularity)
     user_keys = [
         {
-            "t": "u",
-            "o": "$o" if by_org else None,
-            "a": "$a" if by_agent else None,
-            "b": b,
-            "u": "$u",
+            KIND: USERS_ROW,
+            TENANT: field(TENANT) if by_org else None,
+            AGENT: field(AGENT) if by_agent else None,
+            BUCKET: b,
+            USER: field(USER),
         }
         for by_org, by_agent in users.levels
         for b in ((bucket, None) if users.totals else (bucket,))
     ]
-    counts = {"$and": [{"$ne": ["$u", rule.NONE]}, rule.billable_expr(config, "$o", "$x")]}
-    fan_out = {"$concatArrays": [[{"t": "c", **cube_key}], {"$cond": [counts, user_keys, []]}]}
+    counts = {
+        "$and": [
+            {"$ne": [field(USER), rule.NONE]},
+            rule.billable_expr(config, field(TENANT), field(TEST)),
+        ]
+    }
+    fan_out = {
+        "$concatArrays": [[{KIND: CUBE_ROW, **cube_key}], {"$cond": [counts, user_keys, []]}]
+    }
+    parts = (KIND, TENANT, AGENT, DAY, TEST, BUCKET)
     return [
         *stages,
-        {"$project": {"k": fan_out, **{name: 1 for name in sums}}},
-        {"$unwind": "$k"},
-        {"$group": {"_id": "$k", **totals}},
-        {
-            "$group": {
-                "_id": {part: f"$_id.{part}" for part in ("t", "o", "a", "d", "x", "b")},
-                **totals,
-                "users": {"$sum": 1},
-            }
-        },
+        {"$project": {FANNED: fan_out, **{name: 1 for name in sums}}},
+        {"$unwind": field(FANNED)},
+        {"$group": {"_id": field(FANNED), **totals}},
+        {"$group": {"_id": {p: grouped(p) for p in parts}, **totals, USERS: {"$sum": 1}}},
     ]

@@ -28,6 +28,20 @@ from usage_lib.core.metrics import ALL, COUNT_ONLY, Reading
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
 from usage_lib.core.profiles import PROFILES, Profile
+from usage_lib.core.rows import (
+    AGENT,
+    BUCKET,
+    COUNT,
+    DAY,
+    DEPTH_N,
+    DEPTH_SUM,
+    HANDOFFS,
+    KIND,
+    TENANT,
+    TEST,
+    USERS,
+    USERS_ROW,
+)
 
 CUSTOM = PROFILES["custom"]
 
@@ -40,20 +54,20 @@ def _to_frame(
     has_depth = config.profile.has_depth
     records = []
     for key, row in rows:
-        org = key["o"] or UNASSIGNED
-        agent = key["a"] or UNATTRIBUTED
-        n = int(row["n"])
-        why = rule.left_out(config, key["o"], key["x"])
+        org = key[TENANT] or UNASSIGNED
+        agent = key[AGENT] or UNATTRIBUTED
+        n = int(row[COUNT])
+        why = rule.left_out(config, key[TENANT], key[TEST])
         test = n if why == rule.TEST else 0
         billable = n if why is None else 0
-        depth_n = int(row.get("dn", n)) if billable and has_depth else 0
-        depth_sum = (rule.number(row.get("ds")) or 0.0) if billable and has_depth else 0.0
-        handoffs = int(row.get("h", 0)) if billable and agent != UNATTRIBUTED else 0
+        depth_n = int(row.get(DEPTH_N, n)) if billable and has_depth else 0
+        depth_sum = (rule.number(row.get(DEPTH_SUM)) or 0.0) if billable and has_depth else 0.0
+        handoffs = int(row.get(HANDOFFS, 0)) if billable and agent != UNATTRIBUTED else 0
         records.append(
             (
                 org,
                 agent,
-                max(date.fromisoformat(key["d"]), rng.start),
+                max(date.fromisoformat(key[DAY]), rng.start),
                 billable,
                 test,
                 n if why == rule.EXCLUDED else 0,
@@ -84,13 +98,13 @@ def _users_frame(rows: list[dict[str, Any]], granularity: Granularity) -> pl.Dat
     the whole range, counted together)."""
     records = []
     for key in rows:
-        o, a, b = key["o"], key["a"], key["b"]
+        o, a, b = key[TENANT], key[AGENT], key[BUCKET]
         records.append(
             (
                 ALL if o is None else o or UNASSIGNED,
                 ALL if a is None else a or UNATTRIBUTED,
                 ALL if b is None else bucket_key(date.fromisoformat(b), granularity),
-                int(key["users"]),
+                int(key[USERS]),
             )
         )
     return pl.DataFrame(records, schema=USERS_SCHEMA, orient="row").sort(
@@ -176,11 +190,11 @@ def query_cube(
     user_rows: list[dict[str, Any]] = []
     with translate_errors(db, what=f"the pass over {rng.describe()}"):
         passed = pipeline(rng, config, grain, org, reading, forks, agent)
-        cursor = aggregate(db, "cube", passed, config)
+        cursor = aggregate(db, "cube", passed, config, label=f"Counting {rng.describe()}")
         for row in cursor:
             key = row.pop("_id")
-            if key.get("t") == "u":
-                user_rows.append({**key, "users": row["users"]})
+            if key.get(KIND) == USERS_ROW:
+                user_rows.append({**key, USERS: row[USERS]})
             else:
                 cube_rows.append((key, row))
     users = None

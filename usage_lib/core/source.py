@@ -16,16 +16,8 @@ from usage_lib.core.buckets import choose_granularity
 from usage_lib.core.config import Config, load_config
 from usage_lib.core.cube import Cube
 from usage_lib.core.metrics import DRILL_DOWN, LEVELS, METRICS, Reading, Users, parse_metrics
-from usage_lib.core.periods import (
-    DateRange,
-    default_range,
-    months_ending,
-    parse_date,
-    parse_month,
-    today_in,
-)
+from usage_lib.core.periods import DateRange, months_ending, parse_month, resolve_range
 from usage_lib.core.query import query_cube
-from usage_lib.errors import ConfigError
 from usage_lib.paths import EXAMPLE_CONFIG
 
 # What the pack shows: end users per organization and month, no totals over the window.
@@ -74,22 +66,24 @@ def load_cube(
     timezone: str | None = None,
     metrics: Sequence[str] = ("conversations",),
     granularity: str = "auto",
+    *,
+    last_days: int | None = None,
+    month: str | None = None,
 ) -> Cube:
-    """The daily cube for [start, end], or the default range (the last N full months), with
-    `metrics` ("all" or names). Distinct users are counted for `granularity`'s buckets, for
-    the platform table and every organization's drill-down."""
-    zone = timezone or source.config.timezone
-    if (start is None) != (end is None):
-        raise ConfigError("range", "give both start and end, or neither")
-    if start is not None and end is not None:
-        rng = DateRange(_day(start, "start"), _day(end, "end"), zone)
-    else:
-        day = _day(as_of, "as_of") if as_of is not None else today_in(zone)
-        rng = default_range(day, source.config.months, zone)
+    """The daily cube for [start, end], the last N days up to `as_of`, one month ("YYYY-MM"
+    or "last"), or the default range (the last N full months before `as_of`), as
+    `periods.resolve_range` reads them, with `metrics` ("all" or names). Distinct users are
+    counted for `granularity`'s buckets, for the platform table and every organization's
+    drill-down."""
+    rng = resolve_range(
+        start=start,
+        end=end,
+        last_days=last_days,
+        month=month,
+        as_of=as_of,
+        timezone=timezone or source.config.timezone,
+        months=source.config.months,
+    )
     names = parse_metrics(metrics) if isinstance(metrics, str) else tuple(metrics)
     users = Users(choose_granularity(rng, granularity), DRILL_DOWN)
     return query_cube(source.db, rng, source.config, reading=Reading.of(names, users))
-
-
-def _day(value: date | str, key: str) -> date:
-    return parse_date(value, key) if isinstance(value, str) else value

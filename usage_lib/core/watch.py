@@ -1,4 +1,4 @@
-"""What started, day by day: the pass the alerts watch. Billable counts of the last days are
+"""What started, day by day: the daily watch's pass (`usage-report alerts`). Billable counts of the last days are
 still growing (a conversation is counted once it is closed, and idle ones close days later),
 so the watch reads every conversation started, whatever its status and depth, and counts the
 billable ones beside it for the month so far.
@@ -23,6 +23,7 @@ from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
 from usage_lib.core.query import fork_roots, lookup_names
+from usage_lib.core.rows import AGENT, COUNT, COUNTED, DAY, TENANT, TEST
 
 SCHEMA = {
     "org_id": pl.String,
@@ -39,31 +40,33 @@ def started(config: Config) -> Config:
     return replace(config, rule=replace(config.rule, statuses=None, min_depth=0))
 
 
-def activity_pipeline(
+def watch_pipeline(
     rng: DateRange, config: Config, forks: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
     return pipeline(rng, started(config), "day", forks=forks, counted=config.rule)
 
 
-def query_activity(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
+def query_watch(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     """Per tenant, agent and local day of `rng`: conversations started (tests apart) and the
     billable ones, with names; excluded tenants left out."""
     forks = fork_roots(db, config)
     records: list[tuple[str, str, date, int, int, int]] = []
     with translate_errors(db, what=f"the watch's pass over {rng.describe()}"):
-        cursor = aggregate(db, "activity", activity_pipeline(rng, config, forks), config)
+        stages = watch_pipeline(rng, config, forks)
+        label = f"Reading what started, {rng.describe()}"
+        cursor = aggregate(db, "watch", stages, config, label=label)
         for row in cursor:
             key = row["_id"]
-            if key["o"] in config.excluded_ids:
+            if key[TENANT] in config.excluded_ids:
                 continue
-            test = key["x"] is True
-            n, counted = int(row["n"]), int(row["c"])
-            billable = counted if rule.left_out(config, key["o"], test) is None else 0
+            test = key[TEST] is True
+            n, counted = int(row[COUNT]), int(row[COUNTED])
+            billable = counted if rule.left_out(config, key[TENANT], test) is None else 0
             records.append(
                 (
-                    key["o"] or UNASSIGNED,
-                    key["a"] or UNATTRIBUTED,
-                    date.fromisoformat(key["d"]),
+                    key[TENANT] or UNASSIGNED,
+                    key[AGENT] or UNATTRIBUTED,
+                    date.fromisoformat(key[DAY]),
                     0 if test else n,
                     n if test else 0,
                     billable,

@@ -423,16 +423,6 @@ def stock(data: DemoData, seed: int = 7) -> DemoData:
     return DemoData(projects, bots, requests, data.exclusions, tenants="projects")
 
 
-def exclusions_toml(data: DemoData) -> str:
-    """The [[exclude]] tables for the demo's internal organizations."""
-    parts = []
-    for e in data.exclusions:
-        parts.append(
-            f'[[exclude]]\nid = "{e["id"]}"\nname = "{e["name"]}"\nreason = "{e["reason"]}"\n'
-        )
-    return "\n".join(parts)
-
-
 WIDE_NAMES = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Fable", "Granite", "Harbor", "Iris",
               "Juniper", "Kestrel", "Lumen", "Maple", "Nova", "Orchid", "Pioneer", "Quill",
               "Rowan", "Sable", "Tundra", "Umber", "Vale", "Willow", "Xenon", "Yarrow", "Zephyr")  # fmt: skip

@@ -12,6 +12,8 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
+from usage_lib.core.config import parse_id
+from usage_lib.core.cube import UNASSIGNED
 from usage_lib.core.explain import Explained, explain
 from usage_lib.core.metrics import TITLES
 from usage_lib.core.source import Source
@@ -84,7 +86,8 @@ def body(shown: Sequence[Shown], steps: bool = False) -> str:
 
 def steps_html(steps: Explained, org: str | None = None) -> str:
     """The range's count step by step: the platform's, and the open organization's."""
-    wanted = [t for t in steps.to_json()["tenants"] if t["id"] in ("*", (org or "").lower())]
+    org = parse_id(org, "org", UNASSIGNED)
+    wanted = [t for t in steps.to_json()["tenants"] if t["id"] in ("*", org)]
     tables = "".join(
         f'<h3 style="{FONT}">{escape(t["name"])}</h3>{steps_table(t["steps"], heading=False)}'
         for t in reversed(wanted)

@@ -20,19 +20,11 @@ from datetime import date
 import polars as pl
 
 from usage_lib.core.buckets import GRANULARITIES, Bucket, Granularity, buckets, choose_granularity
-from usage_lib.core.config import Config, check_object_id, check_timezone
+from usage_lib.core.config import Config, check_timezone, parse_id
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Cube
 from usage_lib.core.explain import Explained, explain
 from usage_lib.core.metrics import DRILL_DOWN, METRICS, Reading, Users, parse_metrics
-from usage_lib.core.periods import (
-    DateRange,
-    add_months,
-    default_range,
-    last_full_month,
-    last_n_days,
-    months_ending,
-    today_in,
-)
+from usage_lib.core.periods import DateRange, add_months, resolve_range, today_in
 from usage_lib.core.query import query_cube
 from usage_lib.core.source import Source
 from usage_lib.core.tables import KEY_COLUMNS, Scope, usage_table, usage_totals, with_totals_row
@@ -59,13 +51,13 @@ def preset_range(preset: str, today: date, timezone: str, months: int = 6) -> Da
     "this month"; the full-month presets end with the month before)."""
     days = LAST_DAYS.fullmatch(preset)
     if days:
-        return last_n_days(int(days[1]), today, timezone)
+        return resolve_range(last_days=int(days[1]), as_of=today, timezone=timezone, months=months)
     if preset == "this_month":
         return DateRange(today.replace(day=1), today, timezone)
     if preset == "last_month":
-        return months_ending(*last_full_month(today), 1, timezone)
+        return resolve_range(month="last", as_of=today, timezone=timezone, months=months)
     if preset == "last_months":
-        return default_range(today, months, timezone)
+        return resolve_range(as_of=today, timezone=timezone, months=months)
     raise ConfigError("preset", f"{preset!r} is not one of {', '.join(PRESETS)}")
 
 
@@ -90,7 +82,8 @@ class View:
         if self.preset not in PRESETS and not LAST_DAYS.fullmatch(self.preset):
             raise ConfigError("preset", f"{self.preset!r} is not one of {', '.join(PRESETS)}")
         if self.preset == "custom" and (self.start is None or self.end is None):
-            raise ConfigError("range", "a custom range needs a start and an end")
+            key = "start" if self.start is None else "end"
+            raise ConfigError(key, "a custom range needs a start and an end")
         if self.granularity not in GRANULARITIES:
             raise ConfigError(
                 "granularity", f"{self.granularity!r} is not one of {', '.join(GRANULARITIES)}"
@@ -99,8 +92,8 @@ class View:
             check_timezone(self.timezone)
         if self.metric not in METRICS:
             raise ConfigError("metrics", f"{self.metric!r} is not one of {', '.join(METRICS)}")
-        org = _id(self.org, UNASSIGNED, "org")
-        agent = _id(self.agent, UNATTRIBUTED, "agent")
+        org = parse_id(self.org, "org", UNASSIGNED)
+        agent = parse_id(self.agent, "agent", UNATTRIBUTED)
         if agent is not None and org is None:
             raise ConfigError("agent", "choose the agent within an organization (give org too)")
         if self.limit < 1:
@@ -111,13 +104,6 @@ class View:
     def tables(self) -> View:
         """The view without what only chooses rows (find, limit): what its tables are cut for."""
         return replace(self, find="", limit=ROWS)
-
-
-def _id(value: str | None, special: str, key: str) -> str | None:
-    if not value:
-        return None
-    value = value.lower()
-    return value if value == special else check_object_id(value, key)
 
 
 @dataclass(frozen=True)
@@ -295,8 +281,8 @@ def range_of(view: View, config: Config, today: date | None = None) -> DateRange
     """The days a (checked) view covers, in its zone (else the config's)."""
     zone = view.timezone or config.timezone
     if view.preset == "custom":
-        assert view.start is not None and view.end is not None
-        return DateRange(view.start, view.end, zone)
+        assert view.start is not None and view.end is not None  # else `checked` refuses it
+        return resolve_range(start=view.start, end=view.end, timezone=zone, months=config.months)
     return preset_range(view.preset, today or today_in(zone), zone, config.months)
 
 
@@ -343,25 +329,22 @@ def page_views(
     org: str = "",
     metrics: str = "conversations",
 ) -> list[View]:
-    """The views of a page (the flags of `usage-report page`), one per metric: a custom
-    range, the last N days, or the explorer's default (the last full months; the last 30
-    days for an organization)."""
-
-    from usage_lib.core.periods import parse_date
-
-    if last_days and (start or end):
-        raise ConfigError("last_days", "give either the last N days or a start and end, not both")
-    if bool(start) != bool(end):
-        raise ConfigError("range", "give both start and end, or neither")
-    if last_days < 0:
-        raise ConfigError("last_days", f"must be 1 or more, got {last_days}")
+    """The views of a page (the flags of `usage-report page`, the explorer notebook's
+    parameters), one per metric: a custom range, the last N days (0: not given), or the
+    explorer's default (the last full months; the last 30 days for an organization). The
+    range is checked as `periods.resolve_range` checks every range."""
+    days = last_days or None
+    custom = None
+    if start or end or days:  # checked as every range is (its zone and months change nothing)
+        rng = resolve_range(start=start, end=end, last_days=days, timezone="UTC", months=1)
+        custom = rng if start else None
     default = "last_30_days" if org else "last_months"
-    preset = "custom" if start else f"last_{last_days}_days" if last_days else default
+    preset = "custom" if custom else f"last_{days}_days" if days else default
     return [
         View(
             preset,
-            parse_date(start, "start") if start else None,
-            parse_date(end, "end") if end else None,
+            None if custom is None else custom.start,
+            None if custom is None else custom.end,
             granularity,
             timezone or None,
             metric,

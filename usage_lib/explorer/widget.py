@@ -5,7 +5,7 @@ to install); the table is a small anywidget, because its rows must answer clicks
 organization opens its agents below it, an agent shows its own row) and anywidget gives
 that with one ES module and no build step; the chart is Altair's own `JupyterChart`
 (itself an anywidget), offline, with tooltips. Every change is handled by `Explorer`
-(explorer.py): a polars step inside the loaded window, a said-so pass outside it.
+(explorer/state.py): a polars step inside the loaded window, a said-so pass outside it.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def explore(
     from usage_lib.core.periods import parse_date
 
     alt.JupyterChart.enable_offline()  # the chart draws with no network
-    day = parse_date(as_of, "as_of") if isinstance(as_of, str) else as_of
+    day = parse_date(as_of, "as_of") if as_of is not None else None
     if view is None:
         view = View("last_30_days", org=org, agent=agent) if org or agent else View()
     return ExplorerWidget(Explorer(source, as_of=day), view)

@@ -1,5 +1,5 @@
 """Numbers from a cube, no database: headline and adoption figures (`adoption`), the data
 checks a reader must know before trusting them (`checks`), why the month moved (`bridge`);
-and, from the daily activity, the watch's alerts and the month so far (`alerts`). Takes a
-cube or an activity frame; hands on polars frames and small dataclasses.
+and, from what started each day, the daily watch's alerts and the month so far (`watch`).
+Takes a cube or the watch's frame; hands on polars frames and small dataclasses.
 """

@@ -1,4 +1,4 @@
-"""Early warning, from the watch's daily activity (`core.activity`): per tenant, and per agent
+"""Early warning, from what started each day (`core.watch`): per tenant, and per agent
 of a tenant, the conversations started on the watched days against the same weekdays of the
 weeks before; the month so far and its projection; the month's alerts for the pack.
 
@@ -162,9 +162,9 @@ def _flagged(judged: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed")
 
 
-def detect(activity: pl.DataFrame, watch: Watch, tenant: str, agents: bool = True) -> Alerts:
-    """The alerts of one as-of day (`activity`: `core.activity`'s frame, with names)."""
-    known = activity.filter(pl.col("org_id") != UNASSIGNED)
+def detect(started: pl.DataFrame, watch: Watch, tenant: str, agents: bool = True) -> Alerts:
+    """The alerts of one as-of day (`started`: `core.watch`'s frame, with names)."""
+    known = started.filter(pl.col("org_id") != UNASSIGNED)
     daily = known.group_by("org_id", "day").agg(pl.col("started", "test").sum())
     tenants = _judged(daily, ["org_id"], watch)
     found = _flagged(tenants, KINDS)
@@ -186,8 +186,8 @@ def detect(activity: pl.DataFrame, watch: Watch, tenant: str, agents: bool = Tru
             said, on=["org_id", "direction"], how="anti"
         )
         found = pl.concat([found, agent_found.drop("direction")], how="diagonal_relaxed")
-    names = activity.select("org_id", "org_name").unique("org_id")
-    agent_names = activity.select("org_id", "agent_id", "agent_name").unique(["org_id", "agent_id"])
+    names = started.select("org_id", "org_name").unique("org_id")
+    agent_names = started.select("org_id", "agent_id", "agent_name").unique(["org_id", "agent_id"])
     found = found.join(names, on="org_id", how="left").join(
         agent_names, on=["org_id", "agent_id"], how="left"
     )
@@ -310,16 +310,16 @@ class MonthSoFar:
         )
 
 
-def month_so_far(activity: pl.DataFrame, watch: Watch) -> MonthSoFar:
+def month_so_far(started: pl.DataFrame, watch: Watch) -> MonthSoFar:
     """The as-of day's month so far, and its projection: for each day left, the mean billable
     count of that weekday over the baseline weeks (the `weeks` weeks before the watched days,
     whose counts have settled)."""
     first = watch.as_of.replace(day=1)
     last_first = date(*add_months(first.year, first.month, -1), 1)
     day = pl.col("day")
-    so_far = activity.filter((day >= first) & (day < watch.as_of))
+    so_far = started.filter((day >= first) & (day < watch.as_of))
     base_end = watch.watched[0] - timedelta(days=1)
-    base = activity.filter((day > base_end - timedelta(weeks=watch.weeks)) & (day <= base_end))
+    base = started.filter((day > base_end - timedelta(weeks=watch.weeks)) & (day <= base_end))
     rates = {
         weekday: total / watch.weeks
         for weekday, total in base.group_by(day.dt.weekday().alias("w"))
@@ -330,7 +330,7 @@ def month_so_far(activity: pl.DataFrame, watch: Watch) -> MonthSoFar:
     left = [watch.as_of + timedelta(days=i) for i in range((end - watch.as_of).days + 1)]
     billable = int(so_far["billable"].sum())
     projection = billable + sum(rates.get(d.isoweekday(), 0.0) for d in left)
-    previous = activity.filter((day >= last_first) & (day < first))
+    previous = started.filter((day >= last_first) & (day < first))
     return MonthSoFar(
         month=first,
         through=None if watch.as_of == first else watch.as_of - timedelta(days=1),
@@ -353,7 +353,7 @@ def month_range(year: int, month: int, days: int, weeks: int, timezone: str) -> 
 
 
 def month_alerts(
-    activity: pl.DataFrame, year: int, month: int, settings: Watch, tenant: str
+    started: pl.DataFrame, year: int, month: int, settings: Watch, tenant: str
 ) -> pl.DataFrame:
     """The tenants that went silent or dropped during the month: the watch run for every day
     whose watched days lie in the month; per tenant, the first watched day it was flagged
@@ -364,7 +364,7 @@ def month_alerts(
     as_of = first + timedelta(days=settings.days)
     while as_of <= end + timedelta(days=1):
         watch = Watch(as_of, settings.days, settings.weeks, settings.min_daily)
-        rows = detect(activity, watch, tenant, agents=False).frame
+        rows = detect(started, watch, tenant, agents=False).frame
         rows = rows.filter(pl.col("kind").is_in(["silent", "drop"]))
         found.append(rows.with_columns(since=pl.lit(watch.watched[0])))
         as_of += timedelta(days=1)

@@ -7,8 +7,8 @@ from html import escape
 
 import polars as pl
 
-from usage_lib.figures.alerts import Alerts, MonthSoFar, month_sentence
 from usage_lib.figures.bridge import Bridge, Part
+from usage_lib.figures.watch import Alerts, MonthSoFar, month_sentence
 from usage_lib.present.html import FONT, TABLE, TD, TD_LEFT, TH, TH_LEFT, TOTAL
 
 H2 = f'style="{FONT}font-size:17px;margin:22px 0 6px 0;"'
@@ -73,7 +73,7 @@ def bridge_text(bridge: Bridge | None) -> list[str]:
 
 
 def month_alerts_html(flagged: pl.DataFrame, tenants: str) -> str:
-    """The tenants that went silent or dropped during the month (`figures.alerts`)."""
+    """The tenants that went silent or dropped during the month (`figures.watch`)."""
     if flagged.height == 0:
         body = f"None: no {tenants} went silent or dropped by half on any days of the month."
         return f"<h2 {H2}>Alerts during the month</h2><p {P}>{escape(body)}</p>"

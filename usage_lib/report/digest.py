@@ -5,6 +5,7 @@ email all read this one object.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,50 @@ from usage_lib.figures.bridge import Bridge, bridge
 from usage_lib.figures.checks import Finding, all_checks
 
 TOP_ORGANIZATIONS = 25  # the email's table; the rest are one row (the pages have all)
+
+
+@dataclass(frozen=True)
+class Rows:
+    cube: int  # the cube's rows
+    organizations: int  # the organization table's
+
+
+@dataclass(frozen=True)
+class Billable:
+    month: int  # the report month's billable conversations
+    by_month: dict[str, int]  # every month of the window (YYYY-MM)
+    total: int  # over the window
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The numbers the pack's manifest records of the digest: its keys bridge, alerts, rows
+    and billable (`to_json`), read back by `from_json`."""
+
+    bridge: dict[str, Any] | None  # before, after, parts: {part: {tenants, change}}
+    alerts: tuple[dict[str, Any], ...] | None  # the month's alerts, one per row
+    rows: Rows
+    billable: Billable
+
+    def to_json(self) -> dict[str, Any]:
+        b = self.billable
+        return {
+            "bridge": self.bridge,
+            "alerts": None if self.alerts is None else list(self.alerts),
+            "rows": {"cube": self.rows.cube, "organizations": self.rows.organizations},
+            "billable": {"month": b.month, "by_month": b.by_month, "total": b.total},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Figures:
+        """`bridge` and `alerts` are absent from the packs made before the daily watch."""
+        alerts = data.get("alerts")
+        return cls(
+            bridge=data.get("bridge"),
+            alerts=None if alerts is None else tuple(alerts),
+            rows=Rows(**data["rows"]),
+            billable=Billable(**data["billable"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -58,7 +103,7 @@ class Digest:
             alerts=alerts,
         )
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> Figures:
         """The numbers the manifest records."""
         sums = totals(self.table)
         moved = None
@@ -70,15 +115,15 @@ class Digest:
                     p.part: {"tenants": p.tenants, "change": p.change} for p in self.bridge.parts
                 },
             }
-        return {
-            "bridge": moved,
-            "alerts": None
+        return Figures(
+            bridge=moved,
+            alerts=None
             if self.alerts is None
-            else self.alerts.with_columns(pl.col("since").cast(pl.String)).to_dicts(),
-            "rows": {"cube": self.cube.frame.height, "organizations": self.table.height},
-            "billable": {
-                "month": self.headline.billable,
-                "by_month": {k: v for k, v in sums.items() if k != "total"},
-                "total": sums["total"],
-            },
-        }
+            else tuple(self.alerts.with_columns(pl.col("since").cast(pl.String)).to_dicts()),
+            rows=Rows(cube=self.cube.frame.height, organizations=self.table.height),
+            billable=Billable(
+                month=self.headline.billable,
+                by_month={k: v for k, v in sums.items() if k != "total"},
+                total=sums["total"],
+            ),
+        )

@@ -3,17 +3,19 @@ send it at most once per month and recipient list.
 
 A failed run leaves the previous pack as it was and keeps its notebooks in <out>/failed/.
 The email is composed once, with the pack; the pack made (or read back from disk by
-`open_pack`) carries it, and sending addresses that message.
+`open_pack`) carries it, and sending addresses that message. What the pack was made from,
+how long its passes took and what it counted is its `Manifest` (manifest.json).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -27,19 +29,20 @@ from usage_lib.core.cube import Cube
 from usage_lib.core.explain import explain
 from usage_lib.core.source import Source, month_cube, month_window
 from usage_lib.errors import NotebookFailed, ReconcileError, ReportError
-from usage_lib.execute import run_notebooks
+from usage_lib.execute import Page, run_notebooks
 from usage_lib.figures.checks import Finding, reconciled
 from usage_lib.paths import write_atomic
 from usage_lib.present.formats import dumps, pack_tables
 from usage_lib.report import store
-from usage_lib.report.alerts import month_watch
 from usage_lib.report.digest import Digest
 from usage_lib.report.mail import Letter, addressed, compose, parse
+from usage_lib.report.manifest import Compared, Manifest, NotebookTime, Span, Timings
 from usage_lib.report.pages import index_page
 from usage_lib.report.reconcile import compare, read_billed
 from usage_lib.report.restate import published, restatements
 from usage_lib.report.smtp import Mailing
 from usage_lib.report.store import Sending
+from usage_lib.report.watch import month_watch
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,14 @@ class Pack:
     and, when it was just made, the digest it was made from."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest  # as published (with the store's record: files, sent, history)
     message: EmailMessage
     digest: Digest | None = None
     warnings: tuple[str, ...] = ()  # what was left out of an otherwise complete pack
 
     @property
     def month(self) -> str:
-        return str(self.manifest["month"])
+        return self.manifest.month
 
     @property
     def eml(self) -> Path:
@@ -73,11 +76,44 @@ def _preview(message: EmailMessage, source: Source) -> EmailMessage:
 
 def open_pack(folder: Path) -> Pack:
     """The pack on disk, read back: its manifest and its month's message."""
-    manifest = store.read_manifest(folder)
-    eml = folder / store.eml_name(manifest["month"])
+    manifest = Manifest.from_json(store.read_manifest(folder))
+    eml = folder / store.eml_name(manifest.month)
     if not eml.exists():
         raise ReportError(f"{eml} is missing: make the pack again (usage-report run)")
     return Pack(folder, manifest, parse(eml.read_bytes()))
+
+
+@dataclass
+class _Lap:
+    seconds: float = 0.0
+
+
+class _Passes:
+    """The pack's passes, each timed by name where it runs (`with passes.timed("data") as
+    lap:`, then `lap.seconds`), and recorded together (`timings`)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, _Lap] = {}
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[_Lap]:
+        lap = self.laps[name] = _Lap()
+        started = time.perf_counter()
+        yield lap
+        lap.seconds = time.perf_counter() - started
+
+    def timings(self, jobs: int, pages: Sequence[Page]) -> Timings:
+        def s(name: str) -> float:
+            return round(self.laps[name].seconds, 2)
+
+        return Timings(
+            data_pass_s=s("data"),
+            watch_pass_s=s("watch"),
+            steps_pass_s=s("steps"),
+            notebooks_s=s("notebooks"),
+            jobs=jobs,
+            notebooks={Path(p.html).stem: NotebookTime(p.execute_s, p.export_s) for p in pages},
+        )
 
 
 def make_pack(
@@ -95,23 +131,23 @@ def make_pack(
     log = _logger(progress)
     window = month_window(source.config, month)
     jobs = min(jobs or os.cpu_count() or 1, len(notebooks))
+    if source.config.reconcile is None:  # its page is in the pack only when configured
+        notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
+    passes = _Passes()
     store.clear_stale(out)
     try:
         with store.staging(out, month) as staging:
-            started = time.perf_counter()
-            cube = month_cube(source, month)
-            cube_path = cube.save(staging / "cube.parquet")
-            data_s = time.perf_counter() - started
-            log(f"Read the data once: {cube.frame.height:,} cube rows in {data_s:.1f} s")
+            with passes.timed("data") as lap:
+                cube = month_cube(source, month)
+                cube_path = cube.save(staging / "cube.parquet")
+            log(f"Read the data once: {cube.frame.height:,} cube rows in {lap.seconds:.1f} s")
             compared = _compare(source, cube, out, staging)
-            t0 = time.perf_counter()
-            alerts = month_watch(source, month)  # a second pass: what started, by day
-            watch_s = time.perf_counter() - t0
-            log(f"Watched the month's days: {alerts.height} alerts in {watch_s:.1f} s")
-            t0 = time.perf_counter()
-            steps = explain(source.db, month_window(source.config, month, 1), source.config)
-            write_atomic(staging / "steps.json", dumps(steps.to_json()).encode())
-            steps_s = time.perf_counter() - t0
+            with passes.timed("watch") as lap:
+                alerts = month_watch(source, month)  # a second pass: what started, by day
+            log(f"Watched the month's days: {alerts.height} alerts in {lap.seconds:.1f} s")
+            with passes.timed("steps"):
+                steps = explain(source.db, month_window(source.config, month, 1), source.config)
+                write_atomic(staging / "steps.json", dumps(steps.to_json()).encode())
             tables = [f"tables/{n}" for n in pack_tables(cube, staging / "tables")]
             parameters = {
                 "month": month,
@@ -121,56 +157,31 @@ def make_pack(
                 "steps_path": str((staging / "steps.json").resolve()),
                 **compared.parameters,
             }
-            if source.config.reconcile is None:  # its page is in the pack only when configured
-                notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
-            t0 = time.perf_counter()
-            try:
-                pages = run_notebooks(notebooks, staging, parameters, jobs, log)
-            except NotebookFailed as exc:
-                kept = store.keep_failed(out, month, staging)
-                raise ReportError(
-                    f"{exc}; the previous pack is untouched; the failed notebook is in {kept}"
-                ) from None
-            except RuntimeError as exc:  # a kernel that did not start (a full disk, ...)
-                if shutil.disk_usage(staging).free < 1 << 20:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out)) from None
-                raise ReportError(
-                    f"a notebook's kernel failed ({str(exc).splitlines()[0][:200]}); the "
-                    "previous pack is untouched"
-                ) from None
-            notebooks_s = time.perf_counter() - t0
+            with passes.timed("notebooks"):
+                pages = _run(notebooks, staging, parameters, jobs, log, out, month)
 
             digest = Digest.of(cube, month, compared.restated, compared.reconciliation, alerts)
-            links = [(p.html, p.title) for p in pages]
-            index = index_page(digest, links, tables)
+            index = index_page(digest, [(p.html, p.title) for p in pages], tables)
             (staging / "index.html").write_text(index, encoding="utf-8")
-            manifest = {
-                "month": month,
-                "range": {"start": window.start.isoformat(), "end": window.end.isoformat()},
-                "timezone": window.timezone,
-                "rule": cube.rule,
-                "exclusions": [e.__dict__ for e in cube.exclusions],
-                "library_version": __version__,
-                "data_as_of": cube.read_at.isoformat(),
-                "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-                "source": "embedded demo database" if source.demo else "configured database",
-                "data_pass_s": round(data_s, 2),
-                "watch_pass_s": round(watch_s, 2),
-                "steps_pass_s": round(steps_s, 2),
-                "notebooks_s": round(notebooks_s, 2),
-                "jobs": jobs,
-                "notebooks": {
-                    Path(p.html).stem: {"execute_s": p.execute_s, "export_s": p.export_s}
-                    for p in pages
-                },
-                **digest.figures(),
-                "pages": [p.html for p in pages],
-                "tables": tables,
-                **compared.figures(),
-            }
-            store.write_manifest(staging, manifest)
+            manifest = Manifest(
+                month=month,
+                range=Span(window.start.isoformat(), window.end.isoformat()),
+                timezone=window.timezone,
+                rule=cube.rule,
+                exclusions=cube.exclusions,
+                library_version=__version__,
+                data_as_of=cube.read_at.isoformat(),
+                generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+                source="embedded demo database" if source.demo else "configured database",
+                timings=passes.timings(jobs, pages),
+                figures=digest.figures(),
+                pages=tuple(p.html for p in pages),
+                tables=tuple(tables),
+                compared=compared.figures(),
+            )
+            store.write_manifest(staging, manifest.to_json())
             letter = Letter(store.zip_name(month), tuple(p.title for p in pages), __version__)
-            attachment = store.pages_zip(staging, month, [*manifest["pages"], *tables])
+            attachment = store.pages_zip(staging, month, [*manifest.pages, *manifest.tables])
             message = compose(digest, letter, attachment)
             write_atomic(staging / store.eml_name(month), bytes(_preview(message, source)))
             final = store.publish(staging, out, month)
@@ -179,7 +190,35 @@ def make_pack(
             f"could not write the pack ({exc.strerror or exc}: {exc.filename or out}); "
             "the previous pack is untouched"
         ) from None
-    return Pack(final, store.read_manifest(final), message, digest, compared.warnings)
+    published_manifest = Manifest.from_json(store.read_manifest(final))
+    return Pack(final, published_manifest, message, digest, compared.warnings)
+
+
+def _run(
+    notebooks: Sequence[Path],
+    staging: Path,
+    parameters: Mapping[str, Any],
+    jobs: int,
+    log: Callable[[str], None],
+    out: Path,
+    month: str,
+) -> list[Page]:
+    """Every notebook on the staged cube; one that fails is kept in out/failed/ and is one
+    line (a full disk under a kernel that did not start is an OSError)."""
+    try:
+        return run_notebooks(notebooks, staging, parameters, jobs, log)
+    except NotebookFailed as exc:
+        kept = store.keep_failed(out, month, staging)
+        raise ReportError(
+            f"{exc}; the previous pack is untouched; the failed notebook is in {kept}"
+        ) from None
+    except RuntimeError as exc:  # a kernel that did not start (a full disk, ...)
+        if shutil.disk_usage(staging).free < 1 << 20:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out)) from None
+        raise ReportError(
+            f"a notebook's kernel failed ({str(exc).splitlines()[0][:200]}); the "
+            "previous pack is untouched"
+        ) from None
 
 
 RECONCILIATION_PAGE = "5_reconciliation"
@@ -195,16 +234,16 @@ class _Comparisons:
     parameters: dict[str, str]  # the files (and the error) the notebooks read
     warnings: tuple[str, ...]  # what was left out of an otherwise complete pack
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> Compared:
         """What the manifest records of them."""
         r = self.reconciliation
-        return {
-            "published": self.published,
-            "restatements": [] if self.restated is None else self.restated.to_dicts(),
-            "reconciliation": None
+        return Compared(
+            published=self.published,
+            restatements=() if self.restated is None else tuple(self.restated.to_dicts()),
+            reconciliation=None
             if r is None
             else {"sentence": r.sentence, "flagged": r.frame.to_dicts()},
-        }
+        )
 
 
 def _compare(source: Source, cube: Cube, out: Path, staging: Path) -> _Comparisons:
@@ -252,7 +291,7 @@ def send_pack(pack: Pack, mailing: Mailing, force: bool = False, dry_run: bool =
     )
 
 
-def _logger(progress: bool) -> Any:
+def _logger(progress: bool) -> Callable[[str], None]:
     def log(message: str) -> None:
         if progress:
             print(message, file=sys.stderr, flush=True)

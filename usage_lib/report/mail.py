@@ -1,10 +1,12 @@
-"""The monthly email, composed once from the month's digest when the pack is made.
+"""The messages: the monthly email, composed once from the month's digest when the pack is
+made, and each customer's statement, composed from its folder when it is sent.
 
-The message is multipart/mixed: a text/plain and an HTML alternative (inline styles, the
-trend chart as a `cid:` PNG, no scripts, no external resources, 600 px wide), and the
+The month's message is multipart/mixed: a text/plain and an HTML alternative (inline styles,
+the trend chart as a `cid:` PNG, no scripts, no external resources, 600 px wide), and the
 pack's HTML pages as one zip. It is composed once, with no addresses; the pack carries it
 (and keeps it as `usage-report-<YYYY-MM>.eml`), and sending gives it the sending's
-addresses (`addressed`) and hands it to `smtp.deliver`.
+addresses (`addressed`) and hands it to `smtp.deliver`. A statement's message is its page
+as the HTML alternative and its conversations (CSV and XLSX) attached.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as DEFAULT_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 
+from usage_lib.core.periods import parse_month
 from usage_lib.core.tables import table_buckets, top_rows
 from usage_lib.figures.adoption import Headline
 from usage_lib.figures.checks import listed
@@ -150,6 +153,35 @@ def compose(d: Digest, letter: Letter, attachment: bytes) -> EmailMessage:
     message.add_attachment(
         attachment, maintype="application", subtype="zip", filename=letter.attachment
     )
+    return message
+
+
+XLSX = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def statement_message(
+    name: str, month: str, conversations: int, page: str, files: Sequence[tuple[str, bytes]]
+) -> EmailMessage:
+    """A customer's statement, not yet addressed: its page (`statement.html`) as the HTML
+    alternative, and `files` (name and content, CSV or XLSX) attached in that order."""
+    year, m = parse_month(month, "month")
+    label = date(year, m, 1).strftime("%b %Y")
+    message = EmailMessage()
+    message["Subject"] = (
+        f"Usage statement, {name}, {label}: {conversations:,} billable conversations"
+    )
+    message.set_content(
+        f"Your usage statement for {label}: {conversations:,} billable conversations.\n"
+        "The conversations behind this number are attached as conversations.csv and "
+        "conversations.xlsx; those not billed, each with the reason, as not-billed.csv and "
+        "not-billed.xlsx.\n"
+    )
+    message.add_alternative(page, subtype="html")
+    for filename, data in files:
+        if filename.endswith(".csv"):
+            message.add_attachment(data.decode("utf-8"), subtype="csv", filename=filename)
+        else:
+            message.add_attachment(data, maintype="application", subtype=XLSX, filename=filename)
     return message
 
 

@@ -18,10 +18,10 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from usage_lib.core import rule
-from usage_lib.core.config import HEX24, Reconcile
+from usage_lib.core.config import Reconcile, check_object_id
 from usage_lib.core.cube import UNASSIGNED
 from usage_lib.core.db import lookup
-from usage_lib.errors import ReconcileError
+from usage_lib.errors import ConfigError, ReconcileError
 
 BILLED = {"org_id": pl.String, "month": pl.String, "billed": pl.Float64}
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -57,8 +57,12 @@ def _row(row: list[str], where: str) -> tuple[str, str, float]:
     if len(row) != 3:
         raise ReconcileError(f"{where}: expected 3 values ({','.join(COLUMNS)}), got {len(row)}")
     org, month, billed = (cell.strip() for cell in row)
-    if not HEX24.match(org):
-        raise ReconcileError(f"{where}: {org!r} is not an organization id (24 hex digits)")
+    try:
+        org = check_object_id(org, where)
+    except ConfigError:
+        raise ReconcileError(
+            f"{where}: {org!r} is not an organization id (24 hex digits)"
+        ) from None
     if not MONTH.match(month):
         raise ReconcileError(f"{where}: {month!r} is not a month (YYYY-MM)")
     try:
@@ -67,7 +71,7 @@ def _row(row: list[str], where: str) -> tuple[str, str, float]:
         raise ReconcileError(f"{where}: {billed!r} is not a number") from None
     if value < 0:
         raise ReconcileError(f"{where}: billed {billed} is negative")
-    return org.lower(), month, value
+    return org, month, value
 
 
 def _read_collection(spec: Reconcile, db: Database) -> list[tuple[str, str, float]]:

@@ -3,10 +3,13 @@ conversations it started to the billed ones, and the conversations behind both, 
 that names no other customer.
 
 The counts come from the month's cube (the pack's numbers) and the steps' pass (`explain`);
-the conversation rows from one streamed aggregation over the month (`core.conversations`), each billable one into
-the customer's conversations.csv/.xlsx and each other one, with the step that left it out,
-into its not-billed.csv/.xlsx, written as they arrive, so memory stays flat however large
-the month is.
+the conversation rows from one streamed aggregation over the month (`core.conversations`),
+each billable one into the customer's conversations.csv/.xlsx and each other one, with the
+step that left it out, into its not-billed.csv/.xlsx, written as they arrive, so memory
+stays flat however large the month is.
+
+This module writes the files and sends them: the page is `present.statement`, the message
+`report.mail.statement_message`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,8 @@ import csv
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC
 from email.message import EmailMessage
-from html import escape
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -30,12 +32,13 @@ from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED_NAME, Cube
 from usage_lib.core.explain import explain
 from usage_lib.core.periods import months_ending, parse_month
 from usage_lib.core.query import fork_roots
+from usage_lib.core.rows import CUSTOMER, STEP
 from usage_lib.core.source import Source, month_cube
-from usage_lib.core.tables import organization_table, platform_table, table_buckets
-from usage_lib.figures.adoption import agent_quality, handoff_rates, month_users
-from usage_lib.present import html
+from usage_lib.core.tables import platform_table
 from usage_lib.present.formats import safe
+from usage_lib.present.statement import statement_html
 from usage_lib.report import store
+from usage_lib.report.mail import statement_message
 from usage_lib.report.smtp import Mailing
 from usage_lib.report.store import Sending
 
@@ -160,9 +163,9 @@ def _write_rows(
         one = months_ending(*parse_month(month, "month"), 1, cube.range.timezone)
         tenant = None if org is None else org.lower()
         for doc in conversations(source.db, one, source.config, list(folders), tenant):
-            if doc["c"] != customer:
+            if doc[CUSTOMER] != customer:
                 stack.close()
-                customer = doc["c"]
+                customer = doc[CUSTOMER]
                 billed = _Writer(folders[customer], stack)
                 other = _Writer(folders[customer], stack, *_NOT_BILLED)
             assert billed is not None and other is not None
@@ -176,7 +179,7 @@ def _write_rows(
                 _depth(doc.get(profile.depth_field)) if profile.has_depth else None,
                 "yes" if agent and rule.handed_off(doc) else "no",
             ]
-            if doc["s"] == rule.PASSED:
+            if doc[STEP] == rule.PASSED:
                 billed.add(values)
             else:
                 other.add([*values, reason(doc, profile)])
@@ -207,90 +210,21 @@ def send_statement(statement: Statement, mailing: Mailing, force: bool = False) 
         folder.parents[2],
         month,
         mailing.recipients,
-        lambda: mailing.send(statement_message(statement, month)),
+        lambda: mailing.send(_message(statement, month)),
         force,
     )
 
 
-def statement_message(statement: Statement, month: str) -> EmailMessage:
-    """The customer's message, not yet addressed: the page, its rows attached."""
-    year, m = parse_month(month, "month")
-    label = date(year, m, 1).strftime("%b %Y")
-    message = EmailMessage()
-    message["Subject"] = (
-        f"Usage statement, {statement.name}, {label}: {statement.conversations:,} billable conversations"
-    )
-    message.set_content(
-        f"Your usage statement for {label}: {statement.conversations:,} billable conversations.\n"
-        "The conversations behind this number are attached as conversations.csv and "
-        "conversations.xlsx; those not billed, each with the reason, as not-billed.csv and "
-        "not-billed.xlsx.\n"
-    )
-    page = (statement.folder / "statement.html").read_text(encoding="utf-8")
-    message.add_alternative(page, subtype="html")
-    xlsx = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    for name, subtype in (
-        ("conversations.csv", "csv"),
-        ("conversations.xlsx", xlsx),
-        ("not-billed.csv", "csv"),
-        ("not-billed.xlsx", xlsx),
-    ):
-        maintype = "text" if subtype == "csv" else "application"
-        data = (statement.folder / name).read_bytes()
-        if maintype == "text":
-            message.add_attachment(data.decode("utf-8"), subtype=subtype, filename=name)
-        else:
-            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return message
+ATTACHED = ("conversations.csv", "conversations.xlsx", "not-billed.csv", "not-billed.xlsx")
 
 
-def statement_html(
-    cube: Cube, history: dict[str, Any], month: str, steps: list[dict[str, Any]] | None = None
-) -> str:
-    """One customer's page, from its row of the platform table: its own numbers only (no
-    other organization, not even the list of excluded ones)."""
-    org_id, name, count = history["id"], history["name"], int(history[month])
-    agents = organization_table(cube, org_id, "month")
-    bks = table_buckets(cube, "month")
-    label = next(b.label for b in bks if b.key == month)
-    counted = (
-        f"Counted: billable conversations ({cube.rule}), by conversation start date, in "
-        f"{cube.range.timezone} time. Data as of {cube.read_at.isoformat()}."
-    )
-    figures = [f"{count:,} billable conversations"]
-    users = month_users(cube)
-    if users:
-        figures.append(f"{users.get((org_id, month), 0):,} end users")
-    rate = handoff_rates(cube, by="org_id").get((org_id, month))
-    if rate is not None:
-        figures.append(f"{rate:.1%} of agent conversations handed to a human")
-    quality = agent_quality(cube, org_id)
-    return (
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(name)}, {escape(label)}'
-        f'</title></head><body style="{html.FONT}max-width:900px;margin:24px auto;padding:0 12px;">'
-        f"<h1>Usage statement: {escape(name)}, {escape(label)}</h1>"
-        f'<p style="{html.FONT}font-size:13px;color:#444;">{escape(counted)}</p>'
-        f"<h2>{escape('; '.join(figures))}</h2>"
-        "<p>The conversations behind this number are listed in conversations.csv and "
-        "conversations.xlsx beside this page.</p>"
-        f"{'' if steps is None else html.steps_table(steps, customer=True)}"
-        f"<h2>The last {len(bks)} months</h2>"
-        f"{html.usage_table(pl.DataFrame([history]), cube, 'month')}"
-        f"<h2>By agent</h2>{html.usage_table(agents, cube, 'month', first='Agent')}"
-        + (
-            html.frame_table(
-                quality,
-                {
-                    "agent": "Agent",
-                    "conversations": "Conversations",
-                    "handoff_rate": "Hand-off rate",
-                    "depth_avg": "Average depth",
-                },  # fmt: skip
-                percent_columns=("handoff_rate",),
-                decimals={"depth_avg": "{:.2f}"},
-            )
-            if "handoffs" in cube.metrics
-            else ""
-        )
-        + "</body></html>"
+def _message(statement: Statement, month: str) -> EmailMessage:
+    """The customer's message, not yet addressed, from what its folder holds now."""
+    folder = statement.folder
+    return statement_message(
+        statement.name,
+        month,
+        statement.conversations,
+        (folder / "statement.html").read_text(encoding="utf-8"),
+        [(name, (folder / name).read_bytes()) for name in ATTACHED],
     )

@@ -1,5 +1,5 @@
-"""The daily watch as a job: one pass over what started (`core.activity`), the alerts and the
-month so far (`figures.alerts`), and the message, sent at most once per as-of day and
+"""The daily watch as a job: one pass over what started (`core.watch`), the alerts and the
+month so far (`figures.watch`), and the message, sent at most once per as-of day and
 recipient list (`store.send_once`) when there is at least one alert.
 
 What a sending leaves, in <out>/alerts/<YYYY-MM-DD>/: alerts.json (the JSON contract), the
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from usage_lib.core.activity import query_activity
 from usage_lib.core.source import Source
-from usage_lib.figures.alerts import (
+from usage_lib.core.watch import query_watch
+from usage_lib.figures.watch import (
     Alerts,
     MonthSoFar,
     Watch,
@@ -61,11 +61,11 @@ class Watched:
 def watch(source: Source, as_of: date) -> Watched:
     """Read the baseline weeks and the watched days in one pass, then judge them."""
     config = source.config
-    settings = config.alerts
+    settings = config.watch
     w = Watch(as_of, settings.days, settings.weeks, settings.min_daily)
-    activity = query_activity(source.db, w.range(config.timezone), config)
+    started = query_watch(source.db, w.range(config.timezone), config)
     return Watched(
-        detect(activity, w, config.profile.tenant), month_so_far(activity, w), config.test_word
+        detect(started, w, config.profile.tenant), month_so_far(started, w), config.test_word
     )
 
 
@@ -75,11 +75,11 @@ def month_watch(source: Source, month: str) -> pl.DataFrame:
     billable, month by month."""
     config = source.config
     year, number = (int(part) for part in month.split("-"))
-    settings = config.alerts
+    settings = config.watch
     rng = month_range(year, number, settings.days, settings.weeks, config.timezone)
-    activity = query_activity(source.db, rng, config)
+    started = query_watch(source.db, rng, config)
     w = Watch(rng.end, settings.days, settings.weeks, settings.min_daily)
-    return month_alerts(activity, year, number, w, config.profile.tenant)
+    return month_alerts(started, year, number, w, config.profile.tenant)
 
 
 def folder(out: Path, as_of: date) -> Path:
