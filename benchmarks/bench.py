@@ -266,6 +266,8 @@ def child_pack(uri: str) -> dict[str, Any]:
             progress=False,
         )
         wall = time.perf_counter() - started
+        pdf = pack.path / pack.manifest.pdf if pack.manifest.pdf else None
+        pdf_mb = round(pdf.stat().st_size / 1e6, 2) if pdf else None  # None: no PDF made
     m = pack.manifest.timings
     notebooks = m.notebooks.values()
     return {
@@ -280,6 +282,8 @@ def child_pack(uri: str) -> dict[str, Any]:
         "steps_s": m.steps_pass_s,  # the month, step by step
         "notebooks_s": m.notebooks_s,  # executed and exported, `jobs` at a time
         "export_s": round(sum(n.export_s for n in notebooks), 2),
+        "pdf_s": m.pdf_s,  # the pack as one PDF, from its pages (WeasyPrint)
+        "pdf_mb": pdf_mb,
         "beyond_data_s": round(
             wall - m.data_pass_s - m.watch_pass_s - m.steps_pass_s, 2
         ),  # the notebooks, the pages, the email: all but the three passes
@@ -498,7 +502,8 @@ def _line(r: dict[str, Any], records: list[dict[str, Any]]) -> str:
     if r["method"] == "pack":
         text += (
             f"  (data {r['data_s']} s, watch {r['watch_s']} s, steps {r['steps_s']} s, "
-            f"notebooks {r['notebooks_s']} s, all but the passes {r['beyond_data_s']} s)"
+            f"notebooks {r['notebooks_s']} s, all but the passes {r['beyond_data_s']} s, "
+            f"of which the PDF {r.get('pdf_s')} s, {r.get('pdf_mb')} MB)"
         )
     if r.get("estimated"):
         text += f"  estimated: {r['estimated']}"

@@ -20,13 +20,14 @@ PARAMS = (
     'config_path = ""  # a TOML config; empty: $USAGE_CONFIG or the defaults\n'
     "top = 50  # customers listed by name, the rest in one row (`usage-report run`: [report] top)"
 )
+FOOT = "nb.show(ul.render.rule_section(cube))  # the counting rule in full"
 
 NOTEBOOKS = {
     "1_platform": [
         new_markdown_cell("# Platform usage\nBillable conversations per customer, by month."),
         new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
         new_code_cell(SETUP),
-        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(ul.render.rule_line(cube))"),
         new_markdown_cell("## Headline"),
         new_code_cell("nb.show(ul.render.headline_cards(ul.adoption.headline(cube, month)))"),
         new_markdown_cell(
@@ -40,6 +41,7 @@ NOTEBOOKS = {
         ),
         new_markdown_cell("## Trend"),
         new_code_cell("ul.charts.trend_chart(cube, top=6)"),
+        new_code_cell(FOOT),
     ],
     "2_agents": [
         new_markdown_cell(
@@ -51,8 +53,9 @@ NOTEBOOKS = {
             metadata={"tags": ["parameters"]},
         ),
         new_code_cell(SETUP),
-        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(ul.render.rule_line(cube))"),
         new_code_cell("nb.show(ul.render.agent_sections(cube, org_id, top))"),
+        new_code_cell(FOOT),
     ],
     "3_adoption": [
         new_markdown_cell(
@@ -60,7 +63,7 @@ NOTEBOOKS = {
         ),
         new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
         new_code_cell(SETUP),
-        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(ul.render.rule_line(cube))"),
         new_markdown_cell(
             "## Activity by month\nNew: first active in the window. Returning: active again after a "
             "month without. Dormant: active the month before, not this month."
@@ -71,6 +74,7 @@ NOTEBOOKS = {
         new_code_cell("nb.show(ul.render.movers_table(cube, month))"),
         new_code_cell('nb.heading(cube, "## {Tenants} that started within the window")'),
         new_code_cell("nb.show(ul.render.starters_table(cube, top))"),
+        new_code_cell(FOOT),
     ],
     "5_reconciliation": [
         new_markdown_cell(
@@ -84,10 +88,11 @@ NOTEBOOKS = {
             metadata={"tags": ["parameters"]},
         ),
         new_code_cell(SETUP),
-        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(ul.render.rule_line(cube))"),
         new_code_cell(
             "nb.show(nb.reconciliation(reconciliation_path, reconciliation_error, cube.Tenant, top))"
         ),
+        new_code_cell(FOOT),
     ],
     "4_data_checks": [
         new_markdown_cell("# Data checks\nWhat a reader must know before trusting the numbers."),
@@ -98,12 +103,13 @@ NOTEBOOKS = {
             metadata={"tags": ["parameters"]},
         ),
         new_code_cell(SETUP),
-        new_code_cell("nb.show(ul.render.counted_line(cube))"),
+        new_code_cell("nb.show(ul.render.rule_line(cube))"),
         new_code_cell("nb.show(nb.steps(month, steps_path, config_path))"),
         new_code_cell(
             "restated = nb.restatements(restatements_path)\n"
             "nb.show(ul.render.findings(ul.checks.all_checks(cube, restated), top))"
         ),
+        new_code_cell(FOOT),
     ],
     "explore": [
         new_markdown_cell(

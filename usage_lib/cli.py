@@ -355,7 +355,10 @@ def send(args: argparse.Namespace) -> int:
     month, out = month_key(args.month), _out(args)
     mailing = _mailing(args, config)
     if (out / month / MANIFEST).exists():
-        return _send(args, open_pack(out / month), mailing)
+        pack = open_pack(out / month)
+        for warning in pack.warnings:  # the pack has no PDF: it is sent without one
+            print(f"usage-report: {warning}", file=sys.stderr)
+        return _send(args, pack, mailing)
     if not args.quiet:
         print(f"No report pack for {month} in {out}: making it first.", file=sys.stderr)
     return _send(args, _make_pack(args, config, month, out), mailing)
@@ -395,6 +398,8 @@ def statements(args: argparse.Namespace) -> int:
     if org is not None and not made:
         raise ConfigError("org", f"{org} has no billable conversations in {month}")
     for s in made:
+        if s.pdf_note:
+            print(f"usage-report: {s.name}: {s.pdf_note}", file=sys.stderr)
         if not args.quiet:
             print(f"{s.name}: {s.conversations:,} billable conversations, {s.rows:,} rows")
             print(f"  -> {s.folder}")

@@ -70,8 +70,39 @@ def title(notebook: Path) -> str:
     return first.lstrip("# ").strip()
 
 
-def export_html(notebook: Path) -> str:
-    """Inputs hidden; the template drops the CDN scripts, so the page is self-contained."""
+@dataclass(frozen=True)
+class Frame:
+    """What makes an exported notebook a page of the pack: the report's name ("Usage report,
+    Nov 2026"), the page's title, and the navigation bar (file name, label), index first."""
+
+    report: str
+    nav: tuple[tuple[str, str], ...] = ()
+
+    def title(self, page: str) -> str:
+        return f"{self.report}: {page}"
+
+
+def report_name(month: str) -> str:
+    """`Usage report, Oct 2026` for the month key 2026-10 (the name every page carries)."""
+    from datetime import date
+
+    try:
+        year, m = (int(part) for part in month.split("-")[:2])
+        return f"Usage report, {date(year, m, 1):%b %Y}"
+    except ValueError:  # not a month key: the report's name alone
+        return "Usage report"
+
+
+def frame_of(month: str, notebooks: Sequence[Path]) -> Frame:
+    """The pack's frame: the index, then each notebook's page, by their titles."""
+    nav = [("index.html", "Summary")]
+    nav += [(nb.with_suffix(".html").name, title(nb)) for nb in notebooks]
+    return Frame(report_name(month), tuple(nav))
+
+
+def export_html(notebook: Path, frame: Frame | None = None) -> str:
+    """Inputs hidden; the template drops the CDN scripts, so the page is self-contained. With
+    a `frame`, the page is titled as a page of the report and carries its navigation bar."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -82,7 +113,16 @@ def export_html(notebook: Path) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    node = nbformat.read(notebook, as_version=4)
+    resources: dict[str, Any] = {}
+    if frame is not None:
+        page = notebook.with_suffix(".html").name
+        node.metadata["title"] = frame.title(title(notebook))
+        resources["report"] = {
+            "name": frame.report,
+            "nav": [(href, label, href == page) for href, label in frame.nav],
+        }
+    body, _ = exporter.from_notebook_node(node, resources=resources)
     return body
 
 
@@ -107,6 +147,7 @@ def run_notebooks(
     staging = staging.absolute()
     notebooks = [nb.absolute() for nb in notebooks]
     kernel_log = staging / "kernels.log"
+    frame = frame_of(str(parameters.get("month", "")), notebooks)
 
     class Manager(_QuietKernelManager):
         log_path = kernel_log
@@ -130,7 +171,7 @@ def run_notebooks(
             raise NotebookFailed(executed, exc.ename, exc.evalue) from None
         executed_s = time.perf_counter() - started
         html = source.with_suffix(".html").name
-        (staging / html).write_text(export_html(executed), encoding="utf-8")
+        (staging / html).write_text(export_html(executed, frame), encoding="utf-8")
         export_s = time.perf_counter() - started - executed_s
         log(f"  {source.name}: ran in {executed_s:.1f} s, exported in {export_s:.1f} s")
         return Page(html, title(source), round(executed_s, 2), round(export_s, 2))

@@ -144,3 +144,16 @@ def test_invalid_toml(tmp_path: Path) -> None:
     path.write_text("[report\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path, env={})
+
+
+def test_paper_and_attachments() -> None:
+    from usage_lib.core.config import Config, parse_config
+
+    assert (Config().paper, Config().attach) == ("A4", ("pdf", "zip"))
+    made = parse_config({"report": {"paper": "Letter"}, "email": {"attach": ["pdf"]}})
+    assert (made.paper, made.attach) == ("Letter", ("pdf",))
+    assert parse_config({"email": {"attach": []}}).attach == ()
+    with pytest.raises(ConfigError, match="report.paper"):
+        parse_config({"report": {"paper": "A3"}})
+    with pytest.raises(ConfigError, match="email.attach"):
+        parse_config({"email": {"attach": ["pdf", "html"]}})

@@ -70,7 +70,7 @@ def test_under_stock_tiledesk_a_bot_participant_and_a_fork_count() -> None:
     [(4, 4.0), (4.25, 4.25), (Decimal128("4.5"), 4.5), ("4", None), (True, None), (None, None)],
 )
 def test_a_depth_is_a_number_not_a_bool_or_text(value: Any, depth: float | None) -> None:
-    assert rule.number(value) == depth
+    assert rule.numeric(value) == depth
 
 
 def test_only_true_is_a_test_and_only_a_non_empty_array_a_hand_off() -> None:

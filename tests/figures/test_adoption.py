@@ -52,3 +52,21 @@ def test_movers_and_starters() -> None:
         ("Gamma", 4, 0, -4, -1.0),
     ]
     assert adoption.starters(CUBE).rows() == [("Gamma", "2026-02", 0, 4, 0)]
+
+
+NOBODY = [
+    *ROWS,
+    ("unassigned", "No organization", "unattributed", "Unattributed", date(2026, 2, 9), 7),
+]
+
+
+def test_no_organization_is_counted_but_is_no_active_customer() -> None:
+    cube = billable_cube(NOBODY, date(2026, 1, 1), date(2026, 3, 31))
+    feb = adoption.activity(cube).row(1, named=True)
+    assert (feb["billable"], feb["active_organizations"], feb["new"]) == (31, 2, 1)
+    h = adoption.headline(cube, "2026-02")
+    assert (h.active_organizations, h.unassigned, h.new_organizations) == (2, 7, ("Gamma",))
+
+
+def test_a_deleted_agent_is_named_the_same_way_everywhere() -> None:
+    assert adoption.deleted_name("6592" + "0" * 16 + "c190") == "Agent 6592…c190 (deleted)"

@@ -27,8 +27,9 @@ def test_trend_chart_is_a_png_with_a_description() -> None:
     chart = trend_chart(CUBE, top=3)
     assert chart.png(scale=1).startswith(b"\x89PNG\r\n\x1a\n")
     assert "Jan 2026 to Mar 2026" in chart.description and "Org 8" in chart.description
-    bundle = chart._repr_mimebundle_()
+    bundle, metadata = chart._repr_mimebundle_()
     assert set(bundle) == {"image/png", "text/plain"}
+    assert metadata == {"image/png": {"width": 568}}  # shown at the width it is drawn for
     assert len(chart.chart.to_dict()["data"]["values"]) == 12  # no conversation rows inside
 
 
@@ -36,3 +37,29 @@ def test_adoption_chart_counts_active_organizations() -> None:
     values = adoption_chart(CUBE).chart.to_dict()["data"]["values"]
     organizations = [v["count"] for v in values if v["what"] == "Organizations"]
     assert organizations == [8, 8, 8]
+
+
+def test_the_trend_chart_is_drawn_for_the_email_width() -> None:
+    """568 CSS px in all, legend included, rendered at twice the pixels: 12 px text where the
+    email shows it (not a 1,400 px image shrunk to 568)."""
+    png = trend_chart(CUBE, top=3).png(scale=2)
+    width = int.from_bytes(png[16:20], "big")
+    assert width == 2 * 568
+
+
+def test_a_partial_bucket_is_hollow_and_dashed_never_an_ordinary_point() -> None:
+    import polars as pl
+
+    from usage_lib.core.buckets import buckets
+    from usage_lib.core.periods import DateRange
+    from usage_lib.present.charts import view_chart
+
+    bks = buckets(DateRange(date(2026, 10, 8), date(2026, 11, 19)), "week")  # Thu .. Thu
+    table = pl.DataFrame({"name": ["Alpha"], **{b.key: [10] for b in bks}})
+    chart = view_chart(table, bks, "week", "conversations", interactive=True)
+    states = {v["bucket"]: v["state"] for v in chart.spec["data"]["values"]}
+    assert states[bks[0].label] == states[bks[-1].label] == "partial"
+    assert {states[b.label] for b in bks[1:-1]} == {"complete"}
+    assert "partial" in chart.description
+    assert any(t["field"] == "state" for t in chart.spec["encoding"]["tooltip"])
+    assert chart.png(scale=1).startswith(b"\x89PNG")

@@ -55,4 +55,25 @@ def test_findings_show_each_title_sentence_and_detail() -> None:
     assert (
         "<h3>First &lt;check&gt;</h3>" in html and "One thing found." in html and ">50.0%<" in html
     )
-    assert "<h3>Second</h3>" in html and ">None.<" in html
+    # nothing to list: the sentence says so, with no "None." table under it
+    assert "<h3>Second</h3>" in html and "Nothing found." in html and ">None.<" not in html
+
+
+def test_zero_is_never_signed() -> None:
+    assert render.formatted("{:+.1f}", -0.04) == "0.0"
+    assert render.formatted("{:+.1f}", 0.0) == "0.0"
+    assert render.formatted("{:+,}", 0) == "0"
+    assert render.formatted("{:+.1f}", -0.3) == "-0.3"
+    assert render.percent(-0.001, signed=True) == "0%"
+
+
+def test_column_headings_are_words() -> None:
+    assert render.heading("first_month") == "First month"
+    html = render.frame_table(pl.DataFrame({"first_month": ["x"], "conversations": [3]}))
+    assert ">First month<" in html and ">Conversations<" in html
+
+
+def test_a_long_name_is_shortened_with_its_full_text_in_title() -> None:
+    html = render.short_name("Brightside Insurance Group", 12)
+    assert html == '<span title="Brightside Insurance Group">Brightside…</span>'
+    assert render.short_name("Short", 12) == "Short"

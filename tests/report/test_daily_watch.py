@@ -203,12 +203,16 @@ def test_the_bridge_adds_up_to_the_change_per_the_oracle(
     by = oracle.counts(docs, date(2026, 9, 1), date(2026, 10, 31), zone, "month", set(excluded))
     before = {org: months.get("2026-09", 0) for org, months in by.items()}
     after = {org: months.get("2026-10", 0) for org, months in by.items()}
-    parts = {"new": 0, "lost": 0, "growth": 0, "decline": 0}
+    parts = {"new": 0, "lost": 0, "growth": 0, "decline": 0, "unchanged": 0}
     tenants = dict.fromkeys(parts, 0)
     for org in by:
         b, a = before[org], after[org]
         part = (
-            "new"
+            None
+            if b == a == 0
+            else "unassigned"  # no organization: a row of its own, no customer
+            if org == oracle.UNASSIGNED
+            else "new"
             if b == 0 and a
             else "lost"
             if a == 0 and b
@@ -216,8 +220,11 @@ def test_the_bridge_adds_up_to_the_change_per_the_oracle(
             if a > b
             else "decline"
             if a < b
-            else None
+            else "unchanged"
         )
+        if part == "unassigned":
+            parts.setdefault(part, 0)
+            tenants.setdefault(part, 0)
         if part:
             parts[part] += a - b
             tenants[part] += 1

@@ -31,6 +31,7 @@ def test_figures_are_the_table_totals_and_the_headline() -> None:
                 "lost": {"tenants": 0, "change": 0},
                 "growth": {"tenants": 1, "change": 20},
                 "decline": {"tenants": 0, "change": 0},
+                "unchanged": {"tenants": 0, "change": 0},
             },
         },
         "alerts": None,  # no month watch given
@@ -41,3 +42,28 @@ def test_figures_are_the_table_totals_and_the_headline() -> None:
     assert d.figures().billable.by_month == {"2026-01": 40, "2026-02": 75}
     assert d.chart_png.startswith(b"\x89PNG") and "Alpha" in d.chart_description
     assert [f.title for f in d.findings][0] == "All test mode"
+
+
+def test_the_index_is_the_front_page_the_month_before_the_rule() -> None:
+    from usage_lib.report.pages import index_page
+
+    html = index_page(Digest.of(CUBE, "2026-02"), [("1_platform.html", "Platform usage")])
+    assert "<title>Usage report, Feb 2026</title>" in html
+    order = [
+        html.index(s)
+        for s in (
+            'class="report-nav"',  # the bar to every page
+            "Billable conversations</div>",  # the headline cards
+            "<h2>Trend</h2>",
+            "data:image/png;base64,",
+            "Billable conversations by organization",
+            "Why the month moved",
+            "<h2>Pages</h2>",
+            'id="counting-rule"',  # the rule in full, at the foot
+        )
+    ]
+    assert order == sorted(order)
+    assert html.index("The counting rule in full") < html.index("Billable conversations</div>")
+    assert "Counted: " in html[html.index('id="counting-rule"') :]
+    assert "Counted: " not in html[: html.index('id="counting-rule"')]
+    assert ".report-nav" in html  # the pack's stylesheet, inline

@@ -63,8 +63,8 @@ def test_manifest_numbers_equal_the_independent_count(pack: Path, read_only: Any
 MANIFEST_KEYS = [
     "month", "range", "timezone", "rule", "exclusions", "library_version", "data_as_of",
     "generated_at", "source", "data_pass_s", "watch_pass_s", "steps_pass_s", "notebooks_s",
-    "jobs", "notebooks", "bridge", "alerts", "rows", "billable", "pages", "tables",
-    "published", "restatements", "reconciliation",
+    "jobs", "notebooks", "pdf_s", "bridge", "alerts", "rows", "billable", "pages", "tables",
+    "published", "restatements", "reconciliation", "pdf", "pdf_note",
 ]  # fmt: skip
 
 
@@ -90,7 +90,7 @@ def test_an_earlier_versions_pack_opens(pack: Path, tmp_path: Path) -> None:
     manifest still opens (to be sent): what it lacks is empty, what it had is kept."""
     data = json.loads((pack / "manifest.json").read_text())
     later = ("watch_pass_s", "steps_pass_s", "bridge", "alerts", "tables", "published",
-             "restatements", "reconciliation")  # fmt: skip
+             "restatements", "reconciliation", "pdf_s", "pdf", "pdf_note")  # fmt: skip
     old = {k: v for k, v in data.items() if k not in later} | {"cube_path": "/gone.parquet"}
     folder = tmp_path / "2026-10"
     folder.mkdir()
@@ -187,3 +187,43 @@ def test_a_stock_tiledesk_pack_speaks_of_projects(stock: Any, mongo: Any, tmp_pa
         stock=oracle.Stock(forks=FORKS),
     )  # fmt: skip
     assert made.manifest.figures.billable.month == sum(row["2026-03"] for row in expected.values())
+
+
+def test_the_email_attaches_the_pdf_and_drops_the_zip_over_the_limit(
+    pack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[email] attach = ["pdf", "zip"]: both, the PDF first; a message over the limit leaves
+    out the zip, never the PDF, and says so; either can be dropped from the list."""
+    from dataclasses import replace
+
+    from usage_lib.core.cube import Cube
+    from usage_lib.report.digest import Digest
+
+    folder = tmp_path / "2026-10"
+    shutil.copytree(pack, folder)
+    manifest = report.Manifest.from_json(json.loads((folder / "manifest.json").read_text()))
+    digest = Digest.of(Cube.load(folder / "cube.parquet"), "2026-10")
+    config = load_config(EXAMPLE_CONFIG, env={})
+    made = report._Pdf(manifest.pdf, (folder / manifest.pdf).stat().st_size, "")
+
+    def message(attach: tuple[str, ...], pdf: Any = made) -> tuple[Any, str]:
+        source = Source(None, replace(config, attach=attach), demo=False)  # type: ignore[arg-type]
+        return report._message(folder, "2026-10", manifest, ("Platform",), digest, source, pdf)
+
+    both, dropped = message(("pdf", "zip"))
+    names = [p.get_filename() for p in both.iter_attachments()]
+    assert names == ["usage-report-2026-10.pdf", "usage-report-2026-10.zip"] and dropped == ""
+    assert [p.get_filename() for p in message(("zip",))[0].iter_attachments()] == [names[1]]
+    assert [p.get_filename() for p in message(("pdf",))[0].iter_attachments()] == [names[0]]
+    assert list(message(())[0].iter_attachments()) == []
+
+    monkeypatch.setattr(report, "MAX_MESSAGE_BYTES", len(bytes(both)) - 1)
+    small, dropped = message(("pdf", "zip"))
+    assert [p.get_filename() for p in small.iter_attachments()] == [names[0]]
+    assert dropped.startswith("email: usage-report-2026-10.zip") and "over" in dropped
+    body = small.get_body(("plain",)).get_content()
+    assert "Attached: usage-report-2026-10.pdf" in body and "is not attached" in body
+
+    none, _ = message(("pdf", "zip"), report._Pdf("", 0, "no PDF made: WeasyPrint failed (X)"))
+    body = none.get_body(("plain",)).get_content()
+    assert "There is no PDF this month (no PDF made: WeasyPrint failed (X))." in body

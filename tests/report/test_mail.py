@@ -132,7 +132,9 @@ def test_the_message_arrives_once_and_reads_well(
     assert 'width="600"' in html and "max-width:600px" in html
 
     # The pack's pages, zipped, byte for byte.
-    [attachment] = list(message.iter_attachments())
+    pdf, attachment = list(message.iter_attachments())  # [email] attach: the PDF first
+    assert pdf.get_filename() == "usage-report-2026-10.pdf"
+    assert pdf.get_content() == (month / "usage-report-2026-10.pdf").read_bytes()
     assert attachment.get_filename() == "usage-report-2026-10.zip"
     archive = zipfile.ZipFile(io.BytesIO(attachment.get_content()))
     manifest = json.loads((month / "manifest.json").read_text())
@@ -253,6 +255,7 @@ def test_the_pack_has_the_email_a_new_user_can_open(pack: Path) -> None:
         "multipart/related",
         "text/html",
         "image/png",
+        "application/pdf",
         "application/zip",
     ]
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import zipfile
 from dataclasses import replace
 from datetime import date
@@ -147,12 +148,38 @@ def test_each_folder_names_no_other_customer(made: Any) -> None:
         others += [n for b, (n, o) in agents.items() if o != s.org_id and n != FORMULA_NAME]
         for path in s.folder.iterdir():
             texts = [path.read_text(errors="replace")]
-            if path.suffix == ".xlsx":
+            if path.suffix == ".pdf":
+                texts = [pdf_text(path)]
+            elif path.suffix == ".xlsx":
                 with zipfile.ZipFile(path) as book:
                     texts = [book.read(n).decode("utf-8", "replace") for n in book.namelist()]
             for text in texts:
                 leaked = [o for o in others if o in text]
                 assert not leaked, (s.name, path.name, leaked[:3])
+
+
+def pdf_text(path: Any) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_each_statement_pdf_shows_its_own_numbers(made: Any) -> None:
+    """statement.pdf beside statement.html: the customer's name and month total as text, and
+    the footer (the month, the rule, the data's time, page N of M) on every page."""
+    from pypdf import PdfReader
+
+    _, statements, _, _ = made
+    for s in statements:
+        manifest = json.loads((s.folder / "manifest.json").read_text())
+        assert "pdf_note" not in manifest
+        pages = [p.extract_text() for p in PdfReader(s.folder / "statement.pdf").pages]
+        text = "\n".join(pages)
+        assert s.name in text and f"{s.conversations:,} billable conversations" in text
+        for n, page in enumerate(pages, 1):
+            assert "Usage statement, Oct 2026" in page and "status 1000" in page
+            assert re.search(rf"page\s*{n} of {len(pages)}\b", page), page[-120:]
+            assert f"Data as of {manifest['data_as_of']}" in page
 
 
 def test_a_formula_like_agent_name_stays_text(made: Any) -> None:
@@ -213,6 +240,7 @@ def test_each_customer_is_emailed_its_own_statement_once(made: Any) -> None:
     assert second.name in message["Subject"] and f"{second.conversations:,}" in message["Subject"]
     attached = {p.get_filename() for p in message.iter_attachments()}
     assert attached == {
+        "statement.pdf",
         "conversations.csv",
         "conversations.xlsx",
         "not-billed.csv",

@@ -87,6 +87,8 @@ class Config:
     top: int = 50  # tenants a page lists by name; the rest are one "all others" row
     email_from: str | None = None
     email_to: tuple[str, ...] = ()
+    paper: str = "A4"  # [report] paper: the PDF's page size, "A4" or "Letter"
+    attach: tuple[str, ...] = ("pdf", "zip")  # [email] attach: what the month's email carries
     mongodb_db: str = "tiledesk"
     mongodb_uri: str | None = field(default=None, repr=False)
     source: Path | None = None
@@ -116,6 +118,9 @@ class Config:
         return tuple(e.id for e in self.exclusions)
 
 
+PAPERS = ("A4", "Letter")  # [report] paper
+ATTACHMENTS = ("pdf", "zip")  # [email] attach: the pack as one PDF, its HTML pages as a zip
+
 _ALLOWED: dict[str, set[str]] = {
     "source": set(),  # checked by profiles.parse_profile
     "billing": {
@@ -125,8 +130,8 @@ _ALLOWED: dict[str, set[str]] = {
         "exclude_preflight",
         "exclude_channels",
     },
-    "report": {"timezone", "months", "jobs", "explore_months", "top"},
-    "email": {"from", "to"},
+    "report": {"timezone", "months", "jobs", "explore_months", "top", "paper"},
+    "email": {"from", "to", "attach"},
     "alerts": {"days", "weeks", "min_daily", "to"},
     "exclude": {"id", "name", "reason"},
     "customer": {"id", "to"},
@@ -268,6 +273,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     top = _typed(report, "top", int, "report", 50)
     if not 5 <= top <= 5_000:
         raise ConfigError("report.top", f"must be between 5 and 5000, got {top}")
+    paper = _typed(report, "paper", str, "report", "A4")
+    if paper not in PAPERS:
+        raise ConfigError("report.paper", f'must be "A4" or "Letter", got {paper!r}')
 
     email_from = _typed(email, "from", str, "email", None)
     email_to = _typed(email, "to", list, "email", [])
@@ -275,6 +283,11 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         raise ConfigError("email.to", f"expected a list of email addresses, got {email_to!r}")
     if email_from is not None and "@" not in email_from:
         raise ConfigError("email.from", f"expected an email address, got {email_from!r}")
+    attach = _typed(email, "attach", list, "email", list(ATTACHMENTS))
+    if any(a not in ATTACHMENTS for a in attach) or len(set(attach)) != len(attach):
+        raise ConfigError(
+            "email.attach", f'expected a list of "pdf" and "zip", each at most once, got {attach!r}'
+        )
 
     return Config(
         rule=rule,
@@ -286,6 +299,8 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         top=top,
         email_from=email_from,
         email_to=tuple(email_to),
+        paper=paper,
+        attach=tuple(attach),
         source=source,
         reconcile=_reconcile(data.get("reconcile"), source),
         customers=_customers(data.get("customer", [])),

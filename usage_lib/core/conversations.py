@@ -71,6 +71,6 @@ def reason(doc: dict[str, Any], profile: Profile) -> str:
     if step == "status":
         return f"status: {status_name(doc.get('status'))}"
     if step == "depth":
-        known = rule.number(doc.get(profile.depth_field)) is not None
+        known = rule.numeric(doc.get(profile.depth_field)) is not None
         return "depth: too short" if known else "depth: missing"
     return str(step)

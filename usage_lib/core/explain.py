@@ -88,7 +88,7 @@ def explain_pipeline(rng: DateRange, config: Config, tenant: str | None = None) 
 
 
 def status_name(value: Any) -> str:
-    number = rule.number(value)
+    number = rule.numeric(value)
     if number is None or not number.is_integer():
         return OTHER_STATUS
     return STATUS_NAMES.get(int(number), OTHER_STATUS)

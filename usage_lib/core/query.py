@@ -61,7 +61,7 @@ def _to_frame(
         test = n if why == rule.TEST else 0
         billable = n if why is None else 0
         depth_n = int(row.get(DEPTH_N, n)) if billable and has_depth else 0
-        depth_sum = (rule.number(row.get(DEPTH_SUM)) or 0.0) if billable and has_depth else 0.0
+        depth_sum = (rule.numeric(row.get(DEPTH_SUM)) or 0.0) if billable and has_depth else 0.0
         handoffs = int(row.get(HANDOFFS, 0)) if billable and agent != UNATTRIBUTED else 0
         records.append(
             (

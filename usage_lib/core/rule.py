@@ -389,7 +389,7 @@ def handed_off(doc: Mapping[str, Any]) -> bool:
     return isinstance(agents, list) and len(agents) > 0
 
 
-def number(value: Any) -> float | None:
+def numeric(value: Any) -> float | None:
     """A stored number of any type (int, long, double, Decimal128; a sum of depths too) as a
     float; None for what is none: a bool, a string, NaN or an infinity."""
     if isinstance(value, bool):

@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from usage_lib.core.buckets import bucketed
-from usage_lib.core.cube import UNATTRIBUTED, Cube
+from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Cube
 from usage_lib.core.metrics import ALL
 from usage_lib.core.tables import metric_value, table_buckets, zero_fill
 
@@ -48,6 +48,7 @@ class Headline:
     handoff_rate: float | None = None  # hand-offs per agent-attributed conversation
     previous_handoff_rate: float | None = None
     tenant: str = "organization"  # the cube's word for a customer
+    unassigned: int = 0  # billable conversations with no organization (not an active one)
 
     @property
     def change(self) -> float | None:
@@ -83,7 +84,12 @@ def headline(cube: Cube, month: str) -> Headline:
     before = None if i == 0 else table.row(i - 1, named=True)
     per_org = monthly(cube)
     earlier = per_org.filter(pl.col("month") < month)["org_id"].to_list()
-    new = per_org.filter((pl.col("month") == month) & ~pl.col("org_id").is_in(earlier))
+    new = per_org.filter(
+        (pl.col("month") == month)
+        & ~pl.col("org_id").is_in(earlier)
+        & (pl.col("org_id") != UNASSIGNED)
+    )
+    unassigned = per_org.filter((pl.col("month") == month) & (pl.col("org_id") == UNASSIGNED))
     users = month_users(cube)
     rates = handoff_rates(cube)
     before_key = None if before is None else before["month"]
@@ -101,6 +107,7 @@ def headline(cube: Cube, month: str) -> Headline:
         handoff_rate=rates.get(month),
         previous_handoff_rate=rates.get(before_key) if before_key else None,
         tenant=cube.tenant,
+        unassigned=int(unassigned["n"].sum()),
     )
 
 
@@ -169,6 +176,18 @@ def engagement(cube: Cube, month: str) -> pl.DataFrame:
     )
 
 
+def deleted_name(agent_id: str) -> str:
+    """A deleted agent as every page, table and email names it: `Agent 6592…c190 (deleted)`."""
+    short = agent_id if len(agent_id) <= 10 else f"{agent_id[:4]}…{agent_id[-4:]}"
+    return f"Agent {short} (deleted)"
+
+
+def deleted_agents(cube: Cube) -> dict[str, str]:
+    """The agents that no longer exist, by id, with the name they are shown under."""
+    ids = cube.frame.filter(~pl.col("agent_exists"))["agent_id"].unique().sort().to_list()
+    return {i: deleted_name(i) for i in ids if i != UNATTRIBUTED}
+
+
 def agent_quality(cube: Cube, org_id: str) -> pl.DataFrame:
     """An organization's agents over the whole range: conversations, hand-off rate and
     average depth (Unattributed has no hand-off rate)."""
@@ -187,7 +206,9 @@ def agent_quality(cube: Cube, org_id: str) -> pl.DataFrame:
         )
         .sort(["_last", "billable", "agent_name"], descending=[False, True, False])
         .select(
-            pl.col("agent_name").alias("agent"),
+            pl.col("agent_id")
+            .replace_strict(deleted_agents(cube), default=pl.col("agent_name"))
+            .alias("agent"),
             pl.col("billable").alias("conversations"),
             "handoff_rate",
             "depth_avg",
@@ -196,7 +217,10 @@ def agent_quality(cube: Cube, org_id: str) -> pl.DataFrame:
 
 
 def activity(cube: Cube) -> pl.DataFrame:
-    """Per month: billable, growth, active organizations and agents, new, returning, dormant."""
+    """Per month: billable, growth, active organizations and agents, new, returning, dormant.
+
+    The organizations are customers: the row of conversations with no organization counts
+    in `billable`, never as an active, new, returning or dormant one."""
     keys = months_of(cube)
     per_org = monthly(cube)
     bks = table_buckets(cube, "month")
@@ -213,7 +237,7 @@ def activity(cube: Cube) -> pl.DataFrame:
     previous_total = None
     for i, key in enumerate(keys):
         month = per_org.filter(pl.col("month") == key)
-        active = set(month["org_id"].to_list())
+        active = set(month["org_id"].to_list()) - {UNASSIGNED}
         total = int(month["n"].sum())
         rows.append(
             {

@@ -114,7 +114,16 @@ def pack_tables(cube: Cube, folder: Path) -> list[str]:
 
     folder.mkdir(parents=True, exist_ok=True)
     tenants = {m: platform_table(cube, "month", m) for m in cube.metrics}
-    agents = {m: every_agent(cube, "month", m) for m in cube.metrics if m != "users"}
+    from usage_lib.figures.adoption import deleted_agents
+
+    gone = deleted_agents(cube)  # named as every page names them
+    agents = {
+        m: every_agent(cube, "month", m).with_columns(
+            pl.col("id").replace_strict(gone, default=pl.col("name")).alias("name")
+        )
+        for m in cube.metrics
+        if m != "users"
+    }
     names = [f"{cube.tenants}.csv", "agents.csv"]
     (folder / names[0]).write_text(long_csv(tenants), encoding="utf-8")
     keys = ("org_id", "org_name", *KEY_COLUMNS)

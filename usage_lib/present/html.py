@@ -24,7 +24,10 @@ from usage_lib.figures.adoption import (
     Headline,
     activity,
     agent_quality,
+    deleted_agents,
+    deleted_name,
     engagement,
+    month_label,
     movers,
     starters,
 )
@@ -49,7 +52,32 @@ def number(value: int | float | None) -> str:
 def percent(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
-    return f"{value:+.0%}" if signed else f"{value:.1%}"
+    if signed:
+        return "0%" if round(value, 2) == 0 else f"{value:+.0%}"
+    return f"{value:.1%}"
+
+
+def formatted(pattern: str, value: float) -> str:
+    """`pattern` ("{:+.1f}", "{:+,}") applied to `value`; what rounds to zero is shown as an
+    unsigned zero, never "-0.0" or "+0.0"."""
+    text = pattern.format(value)
+    if text.lstrip("+-").strip("0.,%") == "":
+        return pattern.replace("+", "").format(abs(value) * 0)
+    return text
+
+
+def heading(column: str) -> str:
+    """A column's heading when none is given: `first_month` -> `First month`."""
+    text = column.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def short_name(name: str, width: int | None) -> str:
+    """A name in at most `width` characters (a cell that must not wrap), with its full text
+    in the cell's `title` when it was shortened."""
+    if width is None or len(name) <= width:
+        return escape(name)
+    return f'<span title="{escape(name)}">{escape(name[: width - 1].rstrip())}…</span>'
 
 
 def usage_table(
@@ -60,10 +88,14 @@ def usage_table(
     sums: Mapping[str, int | float | None] | None = None,
     top: int | None = None,
     additive: bool = True,
+    name_width: int | None = None,
+    compact: bool = False,
 ) -> str:
     """A usage table (id, name, type, bucket keys..., total) with bucket labels and a totals
     row: `sums` (from `usage_totals`), else the column sums. With `top`, the first `top` rows
-    and one for all the others (`tables.top_rows`); the totals stay those of every row."""
+    and one for all the others (`tables.top_rows`); the totals stay those of every row. With
+    `name_width`, names never wrap: longer ones are shortened, the full name in `title`;
+    `compact`, narrower cells (a 600 px email)."""
     if top is not None and table.height > top + 1:
         sums = totals(table) if sums is None else sums
         others = "agents" if first == "Agent" else cube.tenants
@@ -75,14 +107,21 @@ def usage_table(
     )
     head += f'<th style="{TH}">Total</th>'
     rows = []
+    name_style = TD_LEFT if name_width is None else TD_LEFT + "white-space:nowrap;"
     for r in with_totals_row(table, sums=sums).iter_rows(named=True):
         extra = TOTAL if r["type"] == "total" else ""
         cells = "".join(f'<td style="{TD}{extra}">{number(r[k])}</td>' for k in keys)
+        name = short_name(str(r["name"]), name_width)
         rows.append(
-            f'<tr><td style="{TD_LEFT}{extra}">{escape(str(r["name"]))}</td>{cells}'
+            f'<tr><td style="{name_style}{extra}">{name}</td>{cells}'
             f'<td style="{TD}font-weight:bold;{extra}">{number(r["total"])}</td></tr>'
         )
-    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    html = f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    if compact:
+        html = html.replace("padding:4px 8px", "padding:4px 3px").replace(
+            "padding:3px 8px", "padding:3px 3px"
+        )
+    return html
 
 
 def frame_table(
@@ -103,7 +142,7 @@ def frame_table(
         more = note(f"… and {frame.height - top:,} more {rest}.")
         frame = frame.head(top)
     head = "".join(
-        f'<th style="{TH if frame.schema[c].is_numeric() else TH_LEFT}">{escape(headers.get(c, c))}</th>'
+        f'<th style="{TH if frame.schema[c].is_numeric() else TH_LEFT}">{escape(headers.get(c, heading(c)))}</th>'
         for c in frame.columns
     )
     rows = []
@@ -112,11 +151,11 @@ def frame_table(
         for c in frame.columns:
             v = r[c]
             if decimals and c in decimals:
-                text = "–" if v is None else decimals[c].format(v)
+                text = "–" if v is None else formatted(decimals[c], v)
                 cells.append(f'<td style="{TD}">{text}</td>')
             elif c in percent_columns:
                 cells.append(
-                    f'<td style="{TD}">{percent(v, signed=True) if "change" in c else percent(v)}</td>'
+                    f'<td style="{TD}">{percent(v, signed=True) if "change" in c or c == "growth" else percent(v)}</td>'
                 )
             elif frame.schema[c].is_numeric():
                 cells.append(f'<td style="{TD}">{number(v)}</td>')
@@ -142,6 +181,32 @@ def counted_text(cube: Cube, metrics: Sequence[str] | None = None) -> str:
     )
 
 
+def counted_short(cube: Cube) -> str:
+    """The counting rule in one short line (the full text is `counted_text`)."""
+    n = len(cube.exclusions)
+    left_out = f"; {n} {cube.tenant if n == 1 else cube.tenants} excluded" if n else ""
+    return f"Billable conversations: {cube.rule}, by start date, {cube.range.describe()}{left_out}."
+
+
+def rule_line(cube: Cube) -> str:
+    """The counting rule in one line under a page's headline, linked to it in full at the
+    foot (`rule_section`)."""
+    return (
+        f'<p style="{FONT}font-size:13px;color:#555;margin:2px 0 12px 0;">'
+        f"{escape(counted_short(cube))} "
+        '<a href="#counting-rule">The counting rule in full</a></p>'
+    )
+
+
+def rule_section(cube: Cube, source: str = "") -> str:
+    """The counting rule in full, at the foot of a page (`rule_line` links to it)."""
+    text = counted_text(cube) + (f" Source: {source}." if source else "")
+    return (
+        f'<h2 id="counting-rule" style="{FONT}font-size:17px;margin:22px 0 6px 0;">'
+        f'The counting rule</h2><p style="{FONT}font-size:13px;color:#444;">{escape(text)}</p>'
+    )
+
+
 def counted_line(cube: Cube, source: str = "") -> str:
     """The line under every title: exactly what is counted."""
     text = counted_text(cube) + (f" Source: {source}." if source else "")
@@ -151,12 +216,13 @@ def counted_line(cube: Cube, source: str = "") -> str:
 def headline_cards(h: Headline, per_row: int = 4) -> str:
     """The report month's four figures as cards, `per_row` to a row (2 fits a 600 px email)."""
     new = listed(list(h.new_organizations), 10) if h.new_organizations else "none"
+    apart = f"; No {h.tenant} ({h.unassigned:,}) apart" if h.unassigned else ""
     items = [
         ("Billable conversations", f"{h.billable:,}", h.change_text()),
         (
             f"Active {h.tenant}s",
             f"{h.active_organizations:,}",
-            "with at least one billable conversation",
+            f"customers billed this month{apart}",
         ),
         ("Active agents", f"{h.active_agents:,}", "excluding Unattributed"),
         (f"New {h.tenant}s", f"{len(h.new_organizations):,}", new),
@@ -177,7 +243,7 @@ def headline_cards(h: Headline, per_row: int = 4) -> str:
     )
     return (
         f'<h3 style="{FONT}margin:8px 0;">{escape(h.label)}</h3>'
-        f'<table style="border-collapse:collapse;">{rows}</table>'
+        f'<table class="cards" style="border-collapse:collapse;">{rows}</table>'
     )
 
 
@@ -229,6 +295,11 @@ def agent_sections(cube: Cube, org_id: str = "", top: int | None = None) -> str:
         orgs = orgs.head(top)
     for row in orgs.iter_rows(named=True):
         table = organization_table(cube, row["id"], "month")
+        gone = deleted_agents(cube)
+        if gone:
+            table = table.with_columns(
+                pl.col("id").replace_strict(gone, default=pl.col("name")).alias("name")
+            )
         parts.append(f"<h3>{escape(str(row['name']))}</h3>")
         parts.append(usage_table(table, cube, "month", first="Agent"))
         if "handoffs" in cube.metrics:
@@ -272,13 +343,29 @@ def activity_table(cube: Cube) -> str:
 
 
 def movers_table(cube: Cube, month: str) -> str:
-    headers = {"name": cube.Tenant, "change_pct": "Change %"}
-    return frame_table(movers(cube, month), headers, percent_columns=("change_pct",))
+    frame = movers(cube, month)
+    keys = [b.key for b in table_buckets(cube, "month")]
+    before = keys[keys.index(month) - 1] if keys.index(month) > 0 else ""
+    headers = {
+        "name": cube.Tenant,
+        "before": month_label(cube, before) if before else "Before",
+        "after": month_label(cube, month),
+        "change": "Change",
+        "change_pct": "Change, %",
+    }
+    return frame_table(
+        frame, headers, percent_columns=("change_pct",), decimals={"change": "{:+,}"}
+    )
 
 
 def starters_table(cube: Cube, top: int | None = None) -> str:
+    labels = {b.key: b.label for b in table_buckets(cube, "month")}
+    frame = starters(cube).with_columns(pl.col("first_month").replace(labels))
     return frame_table(
-        starters(cube), {"name": cube.Tenant}, top=top, rest=f"{cube.tenants} that started"
+        frame,
+        {"name": cube.Tenant, "first_month": "First month", **labels},
+        top=top,
+        rest=f"{cube.tenants} that started",
     )
 
 
@@ -359,6 +446,21 @@ def findings(items: list[Finding], top: int | None = None) -> str:
     return "".join(
         f"<h3>{escape(f.title)}</h3>"
         + note(f.sentence)
-        + frame_table(f.frame, percent_columns=("share",), decimals={"change": "{:+,}"}, top=top)
+        + (
+            ""  # the sentence says there is nothing to list
+            if f.frame.height == 0
+            else frame_table(
+                _named(f.frame), percent_columns=("share",), decimals={"change": "{:+,}"}, top=top
+            )
+        )
         for f in items
     )
+
+
+def _named(frame: pl.DataFrame) -> pl.DataFrame:
+    """A finding's frame with a deleted agent's id shown as its name (`deleted_name`)."""
+    if "agent id" not in frame.columns:
+        return frame
+    return frame.with_columns(
+        pl.col("agent id").map_elements(deleted_name, return_dtype=pl.String)
+    ).rename({"agent id": "agent"})

@@ -20,11 +20,15 @@ def _signed(n: int) -> str:
 
 
 def _behind(bridge: Bridge, part: Part) -> str:
-    if not part.tenants:
+    if not part.tenants or part.part in ("unchanged", "unassigned"):
         return "–"
     named = ", ".join(f"{name} {change:+,}" for name, change in part.largest)
     rest = part.tenants - len(part.largest)
     return named + (f" and {rest} more" if rest > 0 else "")
+
+
+def _count(part: Part) -> str:
+    return "–" if part.part == "unassigned" else f"{part.tenants:,}"
 
 
 def bridge_html(bridge: Bridge | None) -> str:
@@ -33,21 +37,22 @@ def bridge_html(bridge: Bridge | None) -> str:
         return ""
     rows = "".join(
         f'<tr><td style="{TD_LEFT}">{escape(bridge.heading(p))}</td>'
-        f'<td style="{TD}">{p.tenants:,}</td><td style="{TD}">{_signed(p.change)}</td>'
+        f'<td style="{TD}">{_count(p)}</td><td style="{TD}">{_signed(p.change)}</td>'
         f'<td style="{TD_LEFT}">{escape(_behind(bridge, p))}</td></tr>'
         for p in bridge.parts
     )
     total = (
         f'<tr><td style="{TD_LEFT}{TOTAL}">Change, {escape(bridge.previous_label)} to '
-        f'{escape(bridge.label)}</td><td style="{TD}{TOTAL}"></td>'
+        f'{escape(bridge.label)}</td><td style="{TD}{TOTAL}">{bridge.tenants:,}</td>'
         f'<td style="{TD}{TOTAL}">{_signed(bridge.change)}</td>'
         f'<td style="{TD_LEFT}{TOTAL}">{bridge.before:,} to {bridge.after:,}</td></tr>'
     )
     return (
         f"<h2 {H2}>Why the month moved</h2>"
         f"<p {P}>Billable conversations, {escape(bridge.label)} against "
-        f"{escape(bridge.previous_label)}: each {escape(bridge.tenant)}'s change is in one row, "
-        "so the rows add up to the change.</p>"
+        f"{escape(bridge.previous_label)}: each of the {bridge.tenants:,} "
+        f"{escape(bridge.tenant)}s active in either month is in one row, so the rows add up "
+        "to the change.</p>"
         f'<table style="{TABLE}"><tr><th style="{TH_LEFT}">Part</th>'
         f'<th style="{TH}">{escape(bridge.tenant.capitalize())}s</th>'
         f'<th style="{TH}">Conversations</th><th style="{TH_LEFT}">Largest</th></tr>'
@@ -66,7 +71,7 @@ def bridge_text(bridge: Bridge | None) -> list[str]:
     ]
     for p in bridge.parts:
         lines.append(
-            f"- {bridge.heading(p) + ':':<{width}}{_signed(p.change):>8} ({p.tenants:,}) "
+            f"- {bridge.heading(p) + ':':<{width}}{_signed(p.change):>8} ({_count(p)}) "
             f"{_behind(bridge, p)}"
         )
     return [*lines, ""]

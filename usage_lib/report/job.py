@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,9 +35,10 @@ from usage_lib.paths import write_atomic
 from usage_lib.present.formats import dumps, pack_tables
 from usage_lib.report import store
 from usage_lib.report.digest import Digest
-from usage_lib.report.mail import Letter, addressed, compose, parse
+from usage_lib.report.mail import MAX_MESSAGE_BYTES, Letter, addressed, compose, parse
 from usage_lib.report.manifest import Compared, Manifest, NotebookTime, Span, Timings
 from usage_lib.report.pages import index_page
+from usage_lib.report.pdf import Footer, PdfUnavailable, pack_pdf
 from usage_lib.report.reconcile import compare, read_billed
 from usage_lib.report.restate import published, restatements
 from usage_lib.report.smtp import Mailing
@@ -80,7 +81,8 @@ def open_pack(folder: Path) -> Pack:
     eml = folder / store.eml_name(manifest.month)
     if not eml.exists():
         raise ReportError(f"{eml} is missing: make the pack again (usage-report run)")
-    return Pack(folder, manifest, parse(eml.read_bytes()))
+    warnings = (manifest.pdf_note,) if manifest.pdf_note else ()  # sent without the PDF
+    return Pack(folder, manifest, parse(eml.read_bytes()), warnings=warnings)
 
 
 @dataclass
@@ -111,6 +113,7 @@ class _Passes:
             watch_pass_s=s("watch"),
             steps_pass_s=s("steps"),
             notebooks_s=s("notebooks"),
+            pdf_s=s("pdf") if "pdf" in self.laps else 0.0,
             jobs=jobs,
             notebooks={Path(p.html).stem: NotebookTime(p.execute_s, p.export_s) for p in pages},
         )
@@ -134,6 +137,7 @@ def make_pack(
     if source.config.reconcile is None:  # its page is in the pack only when configured
         notebooks = [nb for nb in notebooks if nb.stem != RECONCILIATION_PAGE]
     passes = _Passes()
+    warnings: list[str] = []  # what was left out of an otherwise complete pack
     store.clear_stale(out)
     try:
         with store.staging(out, month) as staging:
@@ -142,6 +146,7 @@ def make_pack(
                 cube_path = cube.save(staging / "cube.parquet")
             log(f"Read the data once: {cube.frame.height:,} cube rows in {lap.seconds:.1f} s")
             compared = _compare(source, cube, out, staging)
+            warnings.extend(compared.warnings)
             with passes.timed("watch") as lap:
                 alerts = month_watch(source, month)  # a second pass: what started, by day
             log(f"Watched the month's days: {alerts.height} alerts in {lap.seconds:.1f} s")
@@ -179,10 +184,26 @@ def make_pack(
                 tables=tuple(tables),
                 compared=compared.figures(),
             )
+            with passes.timed("pdf") as lap:
+                made_pdf = _pdf(
+                    staging, month, ["index.html", *(p.html for p in pages)], digest, source
+                )
+            if made_pdf.note:
+                warnings.append(made_pdf.note)
+            else:
+                log(f"Wrote {made_pdf.name} ({made_pdf.size / 1e6:.1f} MB) in {lap.seconds:.1f} s")
+            manifest = replace(
+                manifest,
+                timings=passes.timings(jobs, pages),
+                pdf=made_pdf.name,
+                pdf_note=made_pdf.note,
+            )
             store.write_manifest(staging, manifest.to_json())
-            letter = Letter(store.zip_name(month), tuple(p.title for p in pages), __version__)
-            attachment = store.pages_zip(staging, month, [*manifest.pages, *manifest.tables])
-            message = compose(digest, letter, attachment)
+            message, dropped = _message(
+                staging, month, manifest, tuple(p.title for p in pages), digest, source, made_pdf
+            )
+            if dropped:
+                warnings.append(dropped)
             write_atomic(staging / store.eml_name(month), bytes(_preview(message, source)))
             final = store.publish(staging, out, month)
     except OSError as exc:  # a full disk, a folder gone underneath: nothing was published
@@ -191,7 +212,7 @@ def make_pack(
             "the previous pack is untouched"
         ) from None
     published_manifest = Manifest.from_json(store.read_manifest(final))
-    return Pack(final, published_manifest, message, digest, compared.warnings)
+    return Pack(final, published_manifest, message, digest, tuple(warnings))
 
 
 def _run(
@@ -222,6 +243,69 @@ def _run(
 
 
 RECONCILIATION_PAGE = "5_reconciliation"
+
+
+def pdf_name(month: str) -> str:
+    return f"usage-report-{month}.pdf"
+
+
+@dataclass(frozen=True)
+class _Pdf:
+    name: str  # in the pack; "" when it was not made
+    size: int
+    note: str  # why it was not made, one line; "" when it was
+
+
+def footer(digest: Digest, title: str) -> Footer:
+    """A PDF's footer: the month, the rule and when the data was read."""
+    cube = digest.cube
+    return Footer(f"{title}, {digest.headline.label}", cube.rule, cube.read_at.isoformat())
+
+
+def _pdf(staging: Path, month: str, pages: Sequence[str], digest: Digest, source: Source) -> _Pdf:
+    """The pack as one PDF beside its pages, from those pages; a machine where WeasyPrint is
+    missing or fails gets the HTML pack and the reason."""
+    try:
+        data = pack_pdf(staging, pages, footer(digest, "Usage report"), source.config.paper)
+    except PdfUnavailable as exc:
+        return _Pdf("", 0, f"no PDF made: {exc}; the HTML pack is complete")
+    write_atomic(staging / pdf_name(month), data)
+    return _Pdf(pdf_name(month), len(data), "")
+
+
+def _message(
+    staging: Path,
+    month: str,
+    manifest: Manifest,
+    titles: tuple[str, ...],
+    digest: Digest,
+    source: Source,
+    pdf: _Pdf,
+) -> tuple[EmailMessage, str]:
+    """The month's message with what [email] attach asks for: the PDF and the zip of the
+    pages. Over MAX_MESSAGE_BYTES it leaves out the zip, never the PDF, and says so (in the
+    message and in the returned line; "" when nothing was left out)."""
+    attach = source.config.attach
+    pdf_file = pdf.name if "pdf" in attach and pdf.name else ""
+    files: list[tuple[str, bytes]] = []
+    if pdf_file:
+        files.append((pdf_file, (staging / pdf_file).read_bytes()))
+    notes = [f"There is no PDF this month ({pdf.note})."] if "pdf" in attach and pdf.note else []
+    letter = Letter("", titles, __version__, pdf=pdf_file, note=" ".join(notes))
+    if "zip" in attach:
+        zipped = store.pages_zip(staging, month, [*manifest.pages, *manifest.tables])
+        with_zip = replace(letter, attachment=store.zip_name(month))
+        message = compose(digest, with_zip, [*files, (store.zip_name(month), zipped)])
+        if len(bytes(message)) <= MAX_MESSAGE_BYTES:
+            return message, ""
+        dropped = (
+            f"{store.zip_name(month)} ({len(zipped) / 1e6:.1f} MB) is not attached: the message "
+            f"would be over {MAX_MESSAGE_BYTES / 1e6:g} MB, more than mail servers accept; "
+            "the pages are in the pack folder"
+        )
+        letter = replace(letter, note=" ".join([*notes, dropped[0].upper() + dropped[1:] + "."]))
+        return compose(digest, letter, files), f"email: {dropped}"
+    return compose(digest, letter, files), ""
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,20 @@ from email.message import EmailMessage
 from email.policy import default as DEFAULT_POLICY
 from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
+from pathlib import Path
 
 from usage_lib.core.periods import parse_month
 from usage_lib.core.tables import table_buckets, top_rows
 from usage_lib.figures.adoption import Headline
 from usage_lib.figures.checks import listed
 from usage_lib.present.formats import table_text
-from usage_lib.present.html import FONT, counted_line, counted_text, headline_cards, usage_table
+from usage_lib.present.html import (
+    FONT,
+    counted_short,
+    counted_text,
+    headline_cards,
+    usage_table,
+)
 from usage_lib.present.watch import (
     bridge_html,
     bridge_text,
@@ -38,13 +45,54 @@ from usage_lib.report.digest import TOP_ORGANIZATIONS, Digest
 CHART_CID = "trend-chart"
 
 
+MAX_MESSAGE_BYTES = 10_000_000  # what mail servers commonly accept; over it, no zip
+
+
 @dataclass(frozen=True)
 class Letter:
-    """What the message says besides the digest: the attachment and the pack's pages."""
+    """What the message says besides the digest: its attachments and the pack's pages."""
 
-    attachment: str  # the zip's file name
+    attachment: str  # the zip's file name; "" when the message carries no zip
     pages: tuple[str, ...]  # page titles
     version: str  # usage_lib's
+    pdf: str = ""  # the PDF's file name; "" when the message carries none
+    note: str = ""  # what was left out of the message and why (sentences); "" when nothing
+
+    def attached(self, tenant: str) -> list[tuple[str, str]]:
+        """Each attachment (file name, what it is), the PDF first."""
+        pages = ", ".join(self.pages)
+        return [
+            *(
+                [(self.pdf, f"the report as one PDF ({pages}), to print or forward")]
+                if self.pdf
+                else []
+            ),
+            *(
+                [
+                    (
+                        self.attachment,
+                        f"the full report ({pages}), self-contained HTML pages with every "
+                        f"{tenant}'s agents. Unzip it and open index.html in a browser",
+                    )
+                ]
+                if self.attachment
+                else []
+            ),
+        ]
+
+
+def _attached_html(d: Digest, letter: Letter, h2: str, text: str) -> str:
+    items = "".join(
+        f"<p {text}><b>{escape(name)}</b>: {escape(what)}.</p>"
+        for name, what in letter.attached(d.cube.tenant)
+    )
+    note = f"<p {text}>{escape(letter.note)}</p>" if letter.note else ""
+    return f"<h2 {h2}>Attached</h2>{items}{note}" if items or note else ""
+
+
+def _attached_text(d: Digest, letter: Letter) -> list[str]:
+    lines = [f"Attached: {name}, {what}." for name, what in letter.attached(d.cube.tenant)]
+    return [*lines, *([letter.note] if letter.note else [])]
 
 
 def subject(h: Headline) -> str:
@@ -78,24 +126,23 @@ def html_body(d: Digest, letter: Letter) -> str:
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f3f3;">'
         '<tr><td align="center" style="padding:12px 0;">'
         '<table role="presentation" width="600" cellpadding="0" cellspacing="0" '
-        'style="width:100%;max-width:600px;background:#ffffff;border:1px solid #ddd;">'
+        'style="width:100%;max-width:600px;table-layout:fixed;background:#ffffff;border:1px solid #ddd;">'
         '<tr><td style="padding:16px 16px 20px 16px;">'
         f'<h1 style="{FONT}font-size:22px;margin:0 0 4px 0;">Usage report, {escape(h.label)}</h1>'
-        f"{counted_line(d.cube)}"
+        f'<p style="{FONT}font-size:12px;color:#555;margin:2px 0 10px 0;">'
+        f"{escape(counted_short(d.cube))} The rule in full is at the end.</p>"
         f"{headline_cards(h, per_row=2)}"
-        f"{bridge_html(d.bridge)}"
-        f"{'' if d.alerts is None else month_alerts_html(d.alerts, d.cube.tenants)}"
-        f"<h2 {h2}>Billable conversations by {d.cube.tenant}</h2>"
-        f'<div style="overflow-x:auto;">{usage_table(table, d.cube, "month")}</div>'
         f"<h2 {h2}>Trend</h2>"
         f'<img src="cid:{CHART_CID}" width="568" alt="{escape(d.chart_description)}" '
         'style="display:block;width:100%;max-width:568px;height:auto;border:0;">'
+        f"<h2 {h2}>Billable conversations by {d.cube.tenant}</h2>"
+        f'<div style="overflow-x:auto;">{usage_table(table, d.cube, "month", name_width=17, compact=True)}</div>'
+        f"{bridge_html(d.bridge)}"
+        f"{'' if d.alerts is None else month_alerts_html(d.alerts, d.cube.tenants)}"
         f"<h2 {h2}>Data checks</h2>"
         f'<ul {text[:-1]}padding-left:18px;">{checks}</ul>'
-        f"<h2 {h2}>Attached</h2>"
-        f"<p {text}><b>{escape(letter.attachment)}</b>: the full report "
-        f"({escape(', '.join(letter.pages))}), self-contained HTML pages with every "
-        f"{d.cube.tenant}'s agents. Unzip it and open <b>index.html</b> in a browser.</p>"
+        f"{_attached_html(d, letter, h2, text)}"
+        f"<h2 {h2}>The counting rule</h2><p {text}>{escape(counted_text(d.cube))}</p>"
         f'<p style="{FONT}font-size:11px;color:#777;">Data as of {escape(_data_as_of(d))}; '
         f"usage_lib {escape(letter.version)}.</p>"
         "</td></tr></table></td></tr></table></body></html>"
@@ -111,7 +158,8 @@ def text_body(d: Digest, letter: Letter) -> str:
         "=" * len(title),
         "",
         f"Billable conversations: {h.billable:,} ({h.change_text()})",
-        f"{'Active ' + h.tenant + 's:':<24}{h.active_organizations:,}",
+        f"{'Active ' + h.tenant + 's:':<24}{h.active_organizations:,}"
+        + (f" (customers; No {h.tenant} {h.unassigned:,} apart)" if h.unassigned else ""),
         f"Active agents:          {h.active_agents:,}",
         f"{'New ' + h.tenant + 's:':<24}{len(h.new_organizations)} ({new})",
         *([f"End users:              {h.users:,} ({h.users_text()})"] if h.users else []),
@@ -132,17 +180,17 @@ def text_body(d: Digest, letter: Letter) -> str:
         "Data checks",
         *[f"- {f.title}: {f.sentence}" for f in d.findings],
         "",
-        f"Attached: {letter.attachment}, the full report ({', '.join(letter.pages)}).",
-        "Unzip it and open index.html in a browser.",
+        *_attached_text(d, letter),
         "",
         f"Data as of {_data_as_of(d)}; usage_lib {letter.version}.",
     ]
     return "\n".join(lines) + "\n"
 
 
-def compose(d: Digest, letter: Letter, attachment: bytes) -> EmailMessage:
+def compose(d: Digest, letter: Letter, files: Sequence[tuple[str, bytes]]) -> EmailMessage:
     """The month's message, not yet addressed: both alternatives, the chart as a related
-    part, the zip. `addressed` gives it its sender and recipients when it is sent."""
+    part, `files` (the PDF, the zip: name and content) attached in that order. `addressed`
+    gives it its sender and recipients when it is sent."""
     message = EmailMessage()
     message["Subject"] = subject(d.headline)
     message.set_content(text_body(d, letter))
@@ -150,10 +198,18 @@ def compose(d: Digest, letter: Letter, attachment: bytes) -> EmailMessage:
     html_part = message.get_body(("html",))
     assert isinstance(html_part, EmailMessage)
     html_part.add_related(d.chart_png, "image", "png", cid=f"<{CHART_CID}>", filename="trend.png")
-    message.add_attachment(
-        attachment, maintype="application", subtype="zip", filename=letter.attachment
-    )
+    for filename, data in files:
+        _attach(message, filename, data)
     return message
+
+
+def _attach(message: EmailMessage, filename: str, data: bytes) -> None:
+    """A PDF, a zip, an XLSX as themselves; a CSV as text."""
+    if filename.endswith(".csv"):
+        message.add_attachment(data.decode("utf-8"), subtype="csv", filename=filename)
+        return
+    subtype = {".pdf": "pdf", ".zip": "zip"}.get(Path(filename).suffix, XLSX)
+    message.add_attachment(data, maintype="application", subtype=subtype, filename=filename)
 
 
 XLSX = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -178,10 +234,7 @@ def statement_message(
     )
     message.add_alternative(page, subtype="html")
     for filename, data in files:
-        if filename.endswith(".csv"):
-            message.add_attachment(data.decode("utf-8"), subtype="csv", filename=filename)
-        else:
-            message.add_attachment(data, maintype="application", subtype=XLSX, filename=filename)
+        _attach(message, filename, data)
     return message
 
 

@@ -34,6 +34,7 @@ class Timings:
     notebooks_s: float  # executed and exported, `jobs` at a time
     jobs: int
     notebooks: dict[str, NotebookTime]  # by page (its file name's stem)
+    pdf_s: float = 0.0  # the pack as one PDF, from its pages (0: not made)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class Timings:
             "notebooks_s": self.notebooks_s,
             "jobs": self.jobs,
             "notebooks": {page: asdict(t) for page, t in self.notebooks.items()},
+            "pdf_s": self.pdf_s,
         }
 
     @classmethod
@@ -55,6 +57,7 @@ class Timings:
             notebooks_s=data["notebooks_s"],
             jobs=data["jobs"],
             notebooks={page: NotebookTime(**t) for page, t in data["notebooks"].items()},
+            pdf_s=data.get("pdf_s", 0.0),
         )
 
 
@@ -88,7 +91,7 @@ class Manifest:
     """The pack's manifest.json, typed. The file is one flat object; `to_json` writes its
     keys in this order: month to source, then `timings` (data_pass_s ... notebooks),
     `figures` (the digest's: bridge, alerts, rows, billable), pages, tables, `compared`
-    (published, restatements, reconciliation), then `other`. `from_json` reads back what
+    (published, restatements, reconciliation), pdf and pdf_note, then `other`. `from_json` reads back what
     `to_json` wrote, exactly, and any earlier version's (a key it lacks is empty); the keys it
     does not model (the store's files, sent and history) are in `other`, as they were."""
 
@@ -106,6 +109,8 @@ class Manifest:
     pages: tuple[str, ...]  # the notebooks' HTML pages, file names in the pack
     tables: tuple[str, ...]  # tables/<name>.csv
     compared: Compared
+    pdf: str = ""  # usage-report-<month>.pdf, the pack as one PDF; "" when it was not made
+    pdf_note: str = ""  # why it was not made, one line
     other: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -124,6 +129,8 @@ class Manifest:
             "pages": list(self.pages),
             "tables": list(self.tables),
             **self.compared.to_json(),
+            "pdf": self.pdf,
+            "pdf_note": self.pdf_note,
             **self.other,
         }
 
@@ -144,6 +151,8 @@ class Manifest:
             pages=tuple(data["pages"]),
             tables=tuple(data.get("tables", ())),
             compared=Compared.from_json(data),
+            pdf=data.get("pdf", ""),
+            pdf_note=data.get("pdf_note", ""),
         )
         modelled = made.to_json()
         return replace(made, other={k: v for k, v in data.items() if k not in modelled})

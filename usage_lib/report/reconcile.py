@@ -82,7 +82,7 @@ def _read_collection(spec: Reconcile, db: Database) -> list[tuple[str, str, floa
         for doc in lookup(db, "billed", str(spec.collection), {}, fields):
             org = rule.tenant_of(rule.field(doc, spec.organization_field)) or None
             month = _month(rule.field(doc, spec.period_field))
-            value = rule.number(rule.field(doc, spec.value_field))  # a number of any type, no bool
+            value = rule.numeric(rule.field(doc, spec.value_field))  # a number of any type, no bool
             if org is None or month is None or value is None:
                 continue  # a reading for something else (voice, another meter)
             rows.append((org, month, value))

@@ -18,7 +18,7 @@ import csv
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TextIO
@@ -35,10 +35,12 @@ from usage_lib.core.query import fork_roots
 from usage_lib.core.rows import CUSTOMER, STEP
 from usage_lib.core.source import Source, month_cube
 from usage_lib.core.tables import platform_table
+from usage_lib.paths import write_atomic
 from usage_lib.present.formats import safe
 from usage_lib.present.statement import statement_html
 from usage_lib.report import store
 from usage_lib.report.mail import statement_message
+from usage_lib.report.pdf import Footer, PdfUnavailable, statement_pdf
 from usage_lib.report.smtp import Mailing
 from usage_lib.report.store import Sending
 
@@ -57,6 +59,7 @@ class Statement:
     folder: Path
     conversations: int  # the month's billable conversations (the pack's number)
     rows: int  # conversation rows written
+    pdf_note: str = ""  # why there is no statement.pdf beside statement.html; "" when there is
 
 
 class _Writer:
@@ -136,10 +139,30 @@ def write_statements(
                 "steps": own,
                 "data_as_of": cube.read_at.isoformat(),
             }
+            note = _statement_pdf(staged, cube, label_of(month), source.config.paper)
+            if note:
+                manifest["pdf_note"] = note
             store.write_manifest(staged, manifest)
             final = store.publish(staged, out, month, out / month / "customers" / staged.name)
-            made.append(Statement(o, name, final, history[month], rows[o]))
+            made.append(Statement(o, name, final, history[month], rows[o], note))
     return made
+
+
+def label_of(month: str) -> str:
+    year, m = parse_month(month, "month")
+    return date(year, m, 1).strftime("%b %Y")
+
+
+def _statement_pdf(folder: Path, cube: Cube, label: str, paper: str) -> str:
+    """statement.pdf beside statement.html, from it: the same page, with a footer naming only
+    the month, the rule and the data's time. "" when made, else why not (one line)."""
+    footer = Footer(f"Usage statement, {label}", cube.rule, cube.read_at.isoformat())
+    try:
+        data = statement_pdf(folder, footer, paper)
+    except PdfUnavailable as exc:
+        return f"no PDF made: {exc}"
+    write_atomic(folder / "statement.pdf", data)
+    return ""
 
 
 def _write_rows(
@@ -196,7 +219,7 @@ _NOT_BILLED = ("not-billed", NOT_BILLED, "Conversations not billed, and why")
 
 
 def _depth(value: Any) -> int | float | None:
-    found = rule.number(value)
+    found = rule.numeric(value)
     return int(found) if found is not None and found.is_integer() else found
 
 
@@ -215,7 +238,13 @@ def send_statement(statement: Statement, mailing: Mailing, force: bool = False) 
     )
 
 
-ATTACHED = ("conversations.csv", "conversations.xlsx", "not-billed.csv", "not-billed.xlsx")
+ATTACHED = (
+    "statement.pdf",
+    "conversations.csv",
+    "conversations.xlsx",
+    "not-billed.csv",
+    "not-billed.xlsx",
+)
 
 
 def _message(statement: Statement, month: str) -> EmailMessage:
@@ -226,5 +255,5 @@ def _message(statement: Statement, month: str) -> EmailMessage:
         month,
         statement.conversations,
         (folder / "statement.html").read_text(encoding="utf-8"),
-        [(name, (folder / name).read_bytes()) for name in ATTACHED],
+        [(name, (folder / name).read_bytes()) for name in ATTACHED if (folder / name).exists()],
     )
