@@ -5,7 +5,9 @@ notebooks report) serves every kernel: two servers cannot open one storage folde
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +31,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ["USAGE_MONGODB_DB"] = "tiledesk"
     os.environ["USAGE_CONFIG"] = str(EXAMPLE_CONFIG)
     os.environ["USAGE_AS_OF"] = AS_OF
+    # The local store of days (each worker its own, gone at the end): commands run warm in
+    # the tests, as they do for users; a test that wants it cold says --no-cache.
+    os.environ["USAGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="usage-cache-")
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
@@ -52,3 +57,5 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _server is not None:
         _server.stop()
+    if os.environ.get("USAGE_CACHE_DIR", "").startswith(tempfile.gettempdir()):
+        shutil.rmtree(os.environ["USAGE_CACHE_DIR"], ignore_errors=True)

@@ -598,3 +598,31 @@ def _is_month(text: str) -> bool:
         and text[4] == "-"
         and text[5:] in {f"{m:02d}" for m in range(1, 13)}
     )
+
+
+def _dates(value: Any) -> list[datetime]:
+    """The dates a query on `value` sees: the value itself, or an array's elements."""
+    values = value if isinstance(value, list) else [value]
+    return [naive(v) for v in values if isinstance(v, datetime)]
+
+
+def day_counts(requests: list[dict[str, Any]], start: date, end: date, tz: str) -> dict[date, int]:
+    """Documents started per local day of [start, end] (any status, any form of the rest)."""
+    found: dict[date, int] = {}
+    for doc in requests:
+        if in_range(doc, start, end, tz):
+            day = local_day(doc, tz)
+            found[day] = found.get(day, 0) + 1
+    return found
+
+
+def edited_days(
+    requests: list[dict[str, Any]], start: date, end: date, tz: str, since: datetime
+) -> set[date]:
+    """The local days of [start, end] with a document whose `updatedAt` (or an element of
+    it) is a date at or after `since`."""
+    return {
+        local_day(doc, tz)
+        for doc in requests
+        if in_range(doc, start, end, tz) and any(d >= since for d in _dates(doc.get("updatedAt")))
+    }

@@ -170,6 +170,9 @@ PLAIN: dict[str, st.SearchStrategy[Any]] = {
     "requester": st.one_of(id_forms(USERS), st.sampled_from([MISSING, None])),
     "preflight": st.sampled_from([MISSING, False]),
     "channel": st.sampled_from([MISSING, {"name": "chat21"}, {"name": "voice-vxml"}]),
+    "updatedAt": st.integers(0, 10 * 24 * 60).map(
+        lambda m: datetime(2026, 3, 27) + timedelta(minutes=m)
+    ),
 }
 ODD: dict[str, st.SearchStrategy[Any]] = {
     "createdAt": st.one_of(
@@ -222,9 +225,13 @@ ODD: dict[str, st.SearchStrategy[Any]] = {
         + [{"name": ["voice-vxml"]}, {"name": ["chat21", "voice-vxml"]}, [{"name": "voice-vxml"}]]
         + [[{"name": "chat21"}, {"x": 1}], [{"name": ["voice-vxml"]}], [[{"name": "voice-vxml"}]]]
     ),
+    # no updatedAt (a deployment without mongoose's timestamps), or not a date
+    "updatedAt": st.sampled_from(
+        [MISSING, None, "2026-03-30T10:00:00Z", 1774692000000, [datetime(2026, 3, 30)], []]
+    ),
 }
 COMMON: tuple[str, ...] = ("createdAt", "status", "tenant", "test", "attributes")
-COMMON += ("participantsBots", "participants", "participantsAgents", "requester")
+COMMON += ("participantsBots", "participants", "participantsAgents", "requester", "updatedAt")
 FIELDS = {
     "custom": (*COMMON, "depth", "preflight", "channel"),
     "stock": (*COMMON, "preflight", "channel"),

@@ -20,6 +20,7 @@ from usage_lib import progress
 from usage_lib.errors import ConfigError, DatabaseError, MailError, ReportError, TooBig
 
 if TYPE_CHECKING:  # the commands import what they use, so that --help starts fast
+    from usage_lib.core import daystore
     from usage_lib.core.config import Config
     from usage_lib.core.source import Source
     from usage_lib.report.job import Pack
@@ -93,6 +94,15 @@ def pack_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
+def cache_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every day from the database, without the local store of days already read "
+        "(see cache)",
+    )
+
+
 def as_of_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--as-of", metavar="YYYY-MM-DD", help="anchor the demo data to this day's last full month"
@@ -134,7 +144,15 @@ def _source(args: argparse.Namespace, config: Config) -> Source:
     anchor = None
     if getattr(args, "as_of", None):
         anchor = last_full_month(parse_date(args.as_of, "as_of"))
-    return open_source(config, args.demo, anchor, quiet=getattr(args, "quiet", False))
+    quiet, cache = getattr(args, "quiet", False), not getattr(args, "no_cache", True)
+    return open_source(config, args.demo, anchor, quiet=quiet, cache=cache)
+
+
+def _said_read(cube: object, quiet: bool = False) -> None:
+    """What a cube made from the local store read, one line on stderr."""
+    read = getattr(cube, "read", None)
+    if read is not None and not quiet:
+        print(f"Read: {read.describe()}.", file=sys.stderr)
 
 
 def _out(args: argparse.Namespace) -> Path:
@@ -157,7 +175,12 @@ def table_flags(p: argparse.ArgumentParser) -> None:
 
 
 @command(
-    "table", "print a usage table (billable conversations)", table_flags, view_flags, source_flags
+    "table",
+    "print a usage table (billable conversations)",
+    table_flags,
+    view_flags,
+    source_flags,
+    cache_flag,
 )
 def table(args: argparse.Namespace) -> int:
     from usage_lib.core.config import parse_id
@@ -189,6 +212,8 @@ def table(args: argparse.Namespace) -> int:
     )
     shown = answer(_source(args, config), scope, rng, args.granularity, metrics)
     sys.stdout.write(table_output(shown, args.format))
+    if args.format != "json":  # JSON carries it as "read"
+        _said_read(shown.cube)
     if shown.empty:
         print("No billable conversations in this range for this selection.", file=sys.stderr)
     return EXIT_OK
@@ -214,6 +239,7 @@ def page_flags(p: argparse.ArgumentParser) -> None:
     view_flags,
     page_flags,
     source_flags,
+    cache_flag,
 )
 def page(args: argparse.Namespace) -> int:
     from usage_lib.core.periods import check_days, parse_date
@@ -240,7 +266,8 @@ def page(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise ConfigError("--out", f"{out} is a folder; give the page's file name")
     writable_folder(out.parent, "--out")
-    written = page.write(_source(args, config), views, out, as_of)
+    written, cube = page.write(_source(args, config), views, out, as_of)
+    _said_read(cube, args.quiet)
     if not args.quiet:
         print(written)
     return EXIT_OK
@@ -312,6 +339,7 @@ def run_flags(p: argparse.ArgumentParser) -> None:
     pack_flags,
     run_flags,
     source_flags,
+    cache_flag,
 )
 def run(args: argparse.Namespace) -> int:
     from usage_lib.core.periods import month_key
@@ -380,6 +408,7 @@ def statements_flags(p: argparse.ArgumentParser) -> None:
     pack_flags,
     statements_flags,
     source_flags,
+    cache_flag,
 )
 def statements(args: argparse.Namespace) -> int:
     from usage_lib.core.config import parse_id
@@ -541,6 +570,70 @@ def indexes(args: argparse.Namespace) -> int:
     src = _source(args, _config(args))
     advise(src.db, src.config, args.create, lambda line: print(line, flush=True))
     return EXIT_OK
+
+
+def cache_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        choices=("status", "verify", "clear"),
+        help="status: where the store is, its keys, days and size; verify: recount the stored "
+        "days from the database and list every day that differs (exit 1 if any; each is "
+        "replaced); clear: remove every stored day",
+    )
+    p.add_argument("--start", metavar="YYYY-MM-DD", help="verify: from this day (default: all)")
+    p.add_argument("--end", metavar="YYYY-MM-DD", help="verify: to this day (default: all)")
+    as_of_flag(p)
+
+
+@command(
+    "cache",
+    "the local store of days already read: status, verify, clear",
+    cache_flags,
+    source_flags,
+)
+def cache(args: argparse.Namespace) -> int:
+    from usage_lib.core import daystore
+    from usage_lib.paths import cache_dir
+
+    root = cache_dir()
+    if args.action == "clear":
+        print(f"Removed {daystore.clear(root)} key(s) from {root}.")
+        return EXIT_OK
+    if args.action == "status":
+        print("\n".join(_cache_status(root, daystore.status(root))))
+        return EXIT_OK
+    return _verify(args, root)
+
+
+def _cache_status(root: Path, keys: Sequence[daystore.KeyStatus]) -> list[str]:
+    size = sum(k.size for k in keys)
+    lines = [f"Local store: {root} ({len(keys)} key(s), {size / 1e6:.1f} MB)"]
+    for k in keys:
+        key = k.key
+        span = f"{k.first} to {k.last}" if k.first else "no days"
+        read = f", last read {k.last_read:%Y-%m-%d %H:%M} UTC" if k.last_read else ""
+        lines.append(
+            f"- {key.get('data', '?')}, zone {key.get('timezone', '?')}: {k.days} days, {span}{read}"
+        )
+        lines.append(f"  {k.folder.name} ({k.size / 1e6:.1f} MB)")
+    return lines
+
+
+def _verify(args: argparse.Namespace, root: Path) -> int:
+    from usage_lib.core.periods import parse_date
+    from usage_lib.core.warm import verify
+
+    config = _config(args)
+    start = parse_date(args.start, "start") if args.start else None
+    end = parse_date(args.end, "end") if args.end else None
+    if start and end and start > end:
+        raise ConfigError("--start", f"{start} is after --end {end}")
+    source = _source(args, config)
+    checked, differs = verify(source.db, root, source.key, config, start, end)
+    for d in differs:
+        print(f"{d.day}: differs ({d.what}); replaced with what the database holds now")
+    print(f"Verified {checked:,} stored day(s) of {source.key}: {len(differs)} differ.")
+    return EXIT_FAILED if differs else EXIT_OK
 
 
 def lab_flags(p: argparse.ArgumentParser) -> None:

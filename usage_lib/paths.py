@@ -59,6 +59,16 @@ def demo_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(cache) / "usage-lib" / "demo-db"
 
 
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The local store of days read: USAGE_CACHE_DIR, else $XDG_CACHE_HOME/usage-lib/days
+    (~/.cache/usage-lib/days). Never the checkout: it holds customers' data."""
+    env = os.environ if env is None else env
+    if env.get("USAGE_CACHE_DIR", "").strip():
+        return Path(env["USAGE_CACHE_DIR"].strip()).expanduser().absolute()
+    cache = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(cache).expanduser().absolute() / "usage-lib" / "days"
+
+
 def writable_folder(folder: Path, key: str) -> Path:
     """`folder` made absolute, created if missing, and checked to take files: a ConfigError
     naming `key` otherwise (a path under a file, a read-only or unwritable place)."""

@@ -95,7 +95,19 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     ]
     assert all(r["wall_s"] > 0 and len(r["runs"]) == 5 for r in startup)
     assert "Start-up, median of 5" in done.stdout
+    warm_runs = [r for r in records if r["method"] == "warm"]
+    records = [r for r in records if r["method"] != "warm"]
     assert [r["method"] for r in records] == methods * 2
+    steps = ["cold", "first", "warm", "new day", "edit storm"]
+    assert [(r["case"], r["step"]) for r in warm_runs] == [  # each size, each case, each step
+        (case, step) for case in ("explore", "table", "pack") for step in steps
+    ] * 2
+    for r in warm_runs:  # every warm answer was checked equal to the cold one, or it raised
+        if r["step"] == "warm":  # nothing changed: nothing read (the pack reads its month)
+            assert r["days_read"] == (31 if r["case"] == "pack" else 0), r
+        if r["step"] == "first":
+            assert r["days_cached"] == 0, r
+    assert "| 3,000 | table | new day |" in done.stdout
     records, wide = records[:7], records[7:]
     for r in records + wide:
         assert r["wall_s"] > 0 and r["peak_rss_mb"] > 0

@@ -9,12 +9,13 @@ the data.
 from __future__ import annotations
 
 import ast
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from usage_lib.core.changes import counts_pipeline, edited_pipeline
 from usage_lib.core.config import BillingRule, Config, Exclusion
 from usage_lib.core.conversations import conversations_pipeline
 from usage_lib.core.db import PASSES
@@ -23,6 +24,7 @@ from usage_lib.core.metrics import LEVELS, Reading, Users
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
 from usage_lib.core.profiles import PROFILES
+from usage_lib.core.warm import STORE_READING
 from usage_lib.core.watch import watch_pipeline
 
 # Operators that raise on an argument of the wrong type (an array, a string, a date expected)
@@ -69,6 +71,9 @@ def pipelines(config: Config) -> dict[str, list[list[Any]]]:
         "watch": [watch_pipeline(RNG, config, FORKS)],
         "steps": [explain_pipeline(RNG, config), explain_pipeline(RNG, config, "6a" + "0" * 22)],
         "conversations": [conversations_pipeline(RNG, config, ["6a" + "0" * 22, ""])],
+        "store": [pipeline(RNG, config, "day", reading=STORE_READING, forks=FORKS, sets=True)],
+        "counts": [counts_pipeline(RNG, config)],
+        "edited": [edited_pipeline(RNG, config, datetime(2026, 1, 1))],
     }
 
 

@@ -57,7 +57,7 @@ def test_indexes_reports_then_creates_then_finds(database: tuple[str, Any]) -> N
     first = indexes(uri)
     assert first.returncode == 0 and "Not there" in first.stdout and "--create" in first.stdout
     assert len(db.requests.index_information()) == 1  # only _id: it wrote nothing
-    assert first.stdout.count("Not there") == 3
+    assert first.stdout.count("Not there") == 4
 
     created = indexes(uri, "--create")
     assert created.returncode == 0
@@ -68,7 +68,8 @@ def test_indexes_reports_then_creates_then_finds(database: tuple[str, Any]) -> N
     tenant = [("id_organization", 1), ("status", 1), ("createdAt", 1), ("depth", 1)]
     assert info["usage_report_tenant"]["key"] == tenant  # a tenant's own table: that tenant
     assert info["usage_report_started"]["key"] == [("createdAt", 1)]  # the watch: every status
-    assert out.count("Created index") == 3
+    assert info["usage_report_updated"]["key"] == [("updatedAt", -1)]  # the store's edits
+    assert out.count("Created index") == 4
 
     again = indexes(uri, "--create")
     assert (

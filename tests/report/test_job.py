@@ -64,7 +64,7 @@ MANIFEST_KEYS = [
     "month", "range", "timezone", "rule", "exclusions", "library_version", "data_as_of",
     "generated_at", "source", "data_pass_s", "watch_pass_s", "steps_pass_s", "notebooks_s",
     "jobs", "notebooks", "pdf_s", "bridge", "alerts", "rows", "billable", "pages", "tables",
-    "published", "restatements", "reconciliation", "pdf", "pdf_note",
+    "published", "restatements", "reconciliation", "pdf", "pdf_note", "read",
 ]  # fmt: skip
 
 
@@ -90,7 +90,7 @@ def test_an_earlier_versions_pack_opens(pack: Path, tmp_path: Path) -> None:
     manifest still opens (to be sent): what it lacks is empty, what it had is kept."""
     data = json.loads((pack / "manifest.json").read_text())
     later = ("watch_pass_s", "steps_pass_s", "bridge", "alerts", "tables", "published",
-             "restatements", "reconciliation", "pdf_s", "pdf", "pdf_note")  # fmt: skip
+             "restatements", "reconciliation", "pdf_s", "pdf", "pdf_note", "read")  # fmt: skip
     old = {k: v for k, v in data.items() if k not in later} | {"cube_path": "/gone.parquet"}
     folder = tmp_path / "2026-10"
     folder.mkdir()

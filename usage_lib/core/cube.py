@@ -10,12 +10,15 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
 from usage_lib.core.config import Exclusion
 from usage_lib.core.periods import DateRange
+
+if TYPE_CHECKING:
+    from usage_lib.core.warm import Read
 
 Grain = Literal["day", "month"]
 UNASSIGNED = "unassigned"  # the organization row of requests with no organization
@@ -60,6 +63,7 @@ class Cube:
     tenant: str = "organization"  # what a row of the platform table is (the profile's word)
     test_word: str | None = "test mode"  # what the rule leaves out as tests; None: it counts them
     has_depth: bool = True  # False: the profile stores no depth, so depth_avg is unavailable
+    read: Read | None = None  # made from the local store: what it read (`warm`)
 
     @property
     def Tenant(self) -> str:  # noqa: N802 - the word with a capital, for headings

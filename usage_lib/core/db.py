@@ -165,6 +165,9 @@ PASSES = {
     "watch": "the daily watch's pass: what started, per tenant, agent and day (watch.py)",
     "steps": "explain's pass: each step of the rule, per tenant (explain.py)",
     "conversations": "the statements' stream: each conversation of a month (conversations.py)",
+    "store": "the local store's pass: each day's cube rows and distinct users (warm.py)",
+    "counts": "documents started per local day, to check the stored days (changes.py)",
+    "edited": "the days of documents updated since a time (changes.py)",
 }
 LOOKUPS = {
     "forks": "published bots and their roots, in faq_kbs (query.py)",

@@ -12,7 +12,11 @@ equality too (the ObjectId and the hex string in either case: three points), so 
 index puts the tenant first: it reads that tenant's conversations only.
 
 The daily watch (`usage-report alerts`, the pack's month alerts) reads every status and
-depth of its days, so the third index is the window alone: `createdAt`.
+depth of its days, so the third index is the window alone: `createdAt`. It also serves the
+local store's count of documents per day (`changes.day_counts`), from the index alone.
+
+The local store finds the documents edited since it read a day by `updatedAt`: Tiledesk's
+own `{updatedAt: -1}` index serves it (either direction does).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from usage_lib.core.db import translate_errors
 INDEX_NAME = "usage_report_match"
 TENANT_INDEX_NAME = "usage_report_tenant"
 WATCH_INDEX_NAME = "usage_report_started"
+EDITS_INDEX_NAME = "usage_report_updated"
+EDITS_KEYS: list[tuple[str, int]] = [("updatedAt", -1)]
 Keys = list[tuple[str, int]]
 
 
@@ -107,7 +113,7 @@ def create(db: Database, keys: Keys, name: str = INDEX_NAME) -> str:
 
 
 def advise(db: Database, config: Config, build: bool, say: Callable[[str], None]) -> None:
-    """`usage-report indexes`: say which of the three indexes are there, and with `build`
+    """`usage-report indexes`: say which of the four indexes are there, and with `build`
     create the missing ones, saying so before each write."""
     wanted = [
         (INDEX_NAME, recommended(config), describe(recommended(config))),
@@ -118,10 +124,19 @@ def advise(db: Database, config: Config, build: bool, say: Callable[[str], None]
             (
                 WATCH_INDEX_NAME,
                 watch_keys(config),
-                f"The daily watch (usage-report alerts) is served by {spec(watch_keys(config))}: "
-                "it reads every status and depth of its days.",
+                f"The daily watch (usage-report alerts) and the local store's count per day "
+                f"are served by {spec(watch_keys(config))}: they read every status and depth "
+                "of their days.",
             )
         )
+    wanted.append(
+        (
+            EDITS_INDEX_NAME,
+            EDITS_KEYS,
+            f"The local store finds what was edited since it read a day by {spec(EDITS_KEYS)} "
+            "(Tiledesk creates it).",
+        )
+    )
     missing = []
     for name, keys, words in wanted:
         say(words)

@@ -27,6 +27,7 @@ from usage_lib.core.rows import (
     KIND,
     TENANT,
     TEST,
+    UPDATED,
     USER,
     USERS,
     USERS_ROW,
@@ -48,6 +49,7 @@ def pipeline(
     forks: Mapping[str, str] | None = None,
     agent: str | None = None,
     counted: BillingRule | None = None,
+    sets: bool = False,
 ) -> list[dict[str, Any]]:
     """The pass, bounded whatever the data's size: every stage is a `$match`, a `$group`
     (which MongoDB spills to disk and splits across shards), a `$project` or an `$unwind`
@@ -65,7 +67,9 @@ def pipeline(
     4. `$group` again on the normalized key: a cube row each. With users, each row first
        fans out into its cube key and, when it is billable, one key per users level and
        bucket (and the whole range) carrying the user; the `$group` on (key, user) leaves
-       each distinct user once, and a last `$group` counts them per key.
+       each distinct user once, and a last `$group` counts them per key. With `sets` (the
+       local store's pass, `warm`) that last count is left to the reader: the rows are the
+       cube rows and the distinct (key, user) pairs themselves, which add up across days.
     """
     profile = config.profile
     forks = forks or {}
@@ -82,6 +86,8 @@ def pipeline(
             if config.rule.min_depth == 0:  # else every matched conversation has a depth
                 sums[DEPTH_N] = {"$sum": {"$cond": [rule.depth_known_expr(profile), 1, 0]}}
         sums[HANDOFFS] = {"$sum": {"$cond": [rule.handoff_expr(), 1, 0]}}
+    if sets:  # whether this deployment writes updatedAt, as the local store must know
+        sums[UPDATED] = {"$sum": {"$cond": [{"$eq": [{"$type": "$updatedAt"}, "date"]}, 1, 0]}}
     if counted is not None:
         sums[COUNTED] = {"$sum": {"$cond": [rule.counted_expr(counted, profile), 1, 0]}}
     users = reading.users
@@ -137,10 +143,15 @@ def pipeline(
         "$concatArrays": [[{KIND: CUBE_ROW, **cube_key}], {"$cond": [counts, user_keys, []]}]
     }
     parts = (KIND, TENANT, AGENT, DAY, TEST, BUCKET)
-    return [
+    distinct = [
         *stages,
         {"$project": {FANNED: fan_out, **{name: 1 for name in sums}}},
         {"$unwind": field(FANNED)},
         {"$group": {"_id": field(FANNED), **totals}},
+    ]
+    if sets:
+        return distinct
+    return [
+        *distinct,
         {"$group": {"_id": {p: grouped(p) for p in parts}, **totals, USERS: {"$sum": 1}}},
     ]

@@ -46,7 +46,7 @@ from usage_lib.core.rows import (
 CUSTOM = PROFILES["custom"]
 
 
-def _to_frame(
+def to_frame(
     rows: list[tuple[dict[str, Any], dict[str, Any]]], rng: DateRange, config: Config
 ) -> pl.DataFrame:
     """Grouped rows -> the cube: local days (a month's first day in the range), billable /
@@ -200,7 +200,7 @@ def query_cube(
     users = None
     if reading.users is not None:
         users = _users_frame(user_rows, reading.users.granularity)  # type: ignore[arg-type]
-    frame = _to_frame(cube_rows, rng, config)
+    frame = to_frame(cube_rows, rng, config)
     frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
     return Cube(
         frame,

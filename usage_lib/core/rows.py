@@ -15,6 +15,7 @@ COUNTED = "c"  # of those, how many the rule's statuses and depth count (the wat
 DEPTH_SUM = "ds"  # the sum of their depths
 DEPTH_N = "dn"  # how many have a numeric depth (read only when the rule needs none)
 HANDOFFS = "h"  # how many a human agent took part in
+UPDATED = "ua"  # how many carry a date in updatedAt (the local store's pass: `warm`)
 # ... with distinct users: every row is a cube row or a users row
 KIND = "t"  # CUBE_ROW or USERS_ROW
 CUBE_ROW, USERS_ROW = "c", "u"

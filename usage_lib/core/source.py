@@ -12,10 +12,19 @@ from pathlib import Path
 
 from pymongo.database import Database
 
+from usage_lib.core import warm
 from usage_lib.core.buckets import choose_granularity
 from usage_lib.core.config import Config, load_config
-from usage_lib.core.cube import Cube
-from usage_lib.core.metrics import DRILL_DOWN, LEVELS, METRICS, Reading, Users, parse_metrics
+from usage_lib.core.cube import Cube, Grain
+from usage_lib.core.metrics import (
+    COUNT_ONLY,
+    DRILL_DOWN,
+    LEVELS,
+    METRICS,
+    Reading,
+    Users,
+    parse_metrics,
+)
 from usage_lib.core.periods import DateRange, months_ending, parse_month, resolve_range
 from usage_lib.core.query import query_cube
 from usage_lib.paths import EXAMPLE_CONFIG
@@ -30,6 +39,35 @@ class Source:
     config: Config
     demo: bool
     key: str = ""  # which data this is, without secrets: hosts and database, or the demo's month
+    cache: Path | None = None  # the local store of days read (`warm`); None: read every day
+
+
+def read_cube(
+    source: Source,
+    rng: DateRange,
+    grain: Grain = "day",
+    reading: Reading = COUNT_ONLY,
+    fresh: DateRange | None = None,
+    org: str | None = None,
+    agent: str | None = None,
+) -> Cube:
+    """The cube of `rng` (of one tenant, or one agent, when given): from the local store and
+    the days that changed when the source has one (and every day of `fresh` read again),
+    else one pass over the range."""
+    if source.cache is not None and source.key:
+        return warm.cube(
+            source.db,
+            source.cache,
+            source.key,
+            rng,
+            source.config,
+            grain,
+            reading,
+            fresh,
+            org,
+            agent,
+        )
+    return query_cube(source.db, rng, source.config, grain, org, reading, agent)
 
 
 def settings(
@@ -52,10 +90,11 @@ def month_window(config: Config, month: str, months: int | None = None) -> DateR
 
 
 def month_cube(source: Source, month: str) -> Cube:
-    """The monthly report's cube (the pack and the notebooks): one pass, month grain, every
-    metric, distinct users per organization and month."""
+    """The monthly report's cube (the pack and the notebooks): month grain, every metric,
+    distinct users per organization and month. From the local store, the report month is
+    read again whole: a published number is always a full recount of its month."""
     window = month_window(source.config, month)
-    return query_cube(source.db, window, source.config, grain="month", reading=MONTH_READING)
+    return read_cube(source, window, "month", MONTH_READING, month_window(source.config, month, 1))
 
 
 def load_cube(
@@ -86,4 +125,4 @@ def load_cube(
     )
     names = parse_metrics(metrics) if isinstance(metrics, str) else tuple(metrics)
     users = Users(choose_granularity(rng, granularity), DRILL_DOWN)
-    return query_cube(source.db, rng, source.config, reading=Reading.of(names, users))
+    return read_cube(source, rng, reading=Reading.of(names, users))

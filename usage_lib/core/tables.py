@@ -392,13 +392,11 @@ def answer(
     """One pass for the scope (an organization's or an agent's reads that one only) with the
     metrics asked, distinct users counted for its buckets, then its tables."""
     from usage_lib.core.metrics import Reading, Users
-    from usage_lib.core.query import query_cube
+    from usage_lib.core.source import read_cube
 
     grain = choose_granularity(rng, granularity)
     reading = Reading.of(metrics, Users(grain, LEVELS[scope.users_level]))
-    cube = query_cube(
-        source.db, rng, source.config, org=scope.org_id, reading=reading, agent=scope.agent_id
-    )
+    cube = read_cube(source, rng, reading=reading, org=scope.org_id, agent=scope.agent_id)
     return Answer(
         cube,
         scope,

@@ -22,7 +22,8 @@ from bson import ObjectId
 
 from usage_lib.core.periods import add_months
 
-GENERATOR_VERSION = 3  # 2: returning end users, a skewed depth; 3: a silence and a spike
+GENERATOR_VERSION = 4  # 2: returning end users, a skewed depth; 3: a silence and a spike;
+# 4: Tiledesk's {updatedAt: -1} index (the local store's edits)
 NOMINAL_SIZE = 148_000  # requests in the 6-month window that the profiles produce at scale 1
 DEFAULT_SIZE = 140_000  # requests in the 6-month window of the demo database
 

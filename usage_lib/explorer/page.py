@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from usage_lib.core.config import parse_id
-from usage_lib.core.cube import UNASSIGNED
+from usage_lib.core.cube import UNASSIGNED, Cube
 from usage_lib.core.explain import Explained, explain
 from usage_lib.core.metrics import TITLES
 from usage_lib.core.source import Source
@@ -112,12 +112,14 @@ def page_html(shown: Sequence[Shown], steps: Explained | None = None) -> str:
     )
 
 
-def write(source: Source, views: list[View], out: Path, as_of: date | None = None) -> Path:
+def write(
+    source: Source, views: list[View], out: Path, as_of: date | None = None
+) -> tuple[Path, Cube]:
     """`usage-report page`: the views' one pass (the same as `table`'s), the range's steps
-    (`core.explain`, one more), their page, written whole or not at all."""
+    (`core.explain`, one more), their page, written whole or not at all; and the cube."""
     cube = page_cube(source, views, as_of)
     shown = [cut(cube, v) for v in views]
     steps = explain(source.db, shown[0].range, source.config)  # every tenant: one pass
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, page_html(shown, steps).encode())
-    return out
+    return out, cube

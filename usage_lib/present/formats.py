@@ -59,7 +59,7 @@ def table_json(
             "totals": {m: sums[m]["total"] for m in metrics},
         },
         "excluded": [{"id": e.id, "name": e.name, "reason": e.reason} for e in cube.exclusions],
-    }
+    } | ({} if cube.read is None else {"read": cube.read.to_json()})
 
 
 def table_csv(tables: Tables) -> str:

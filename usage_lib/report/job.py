@@ -144,7 +144,8 @@ def make_pack(
             with passes.timed("data") as lap:
                 cube = month_cube(source, month)
                 cube_path = cube.save(staging / "cube.parquet")
-            log(f"Read the data once: {cube.frame.height:,} cube rows in {lap.seconds:.1f} s")
+            read = "" if cube.read is None else f" ({cube.read.describe()})"
+            log(f"Read the data: {cube.frame.height:,} cube rows in {lap.seconds:.1f} s{read}")
             compared = _compare(source, cube, out, staging)
             warnings.extend(compared.warnings)
             with passes.timed("watch") as lap:
@@ -183,6 +184,7 @@ def make_pack(
                 pages=tuple(p.html for p in pages),
                 tables=tuple(tables),
                 compared=compared.figures(),
+                read={} if cube.read is None else cube.read.to_json(),
             )
             with passes.timed("pdf") as lap:
                 made_pdf = _pdf(

@@ -91,7 +91,7 @@ class Manifest:
     """The pack's manifest.json, typed. The file is one flat object; `to_json` writes its
     keys in this order: month to source, then `timings` (data_pass_s ... notebooks),
     `figures` (the digest's: bridge, alerts, rows, billable), pages, tables, `compared`
-    (published, restatements, reconciliation), pdf and pdf_note, then `other`. `from_json` reads back what
+    (published, restatements, reconciliation), pdf and pdf_note, read, then `other`. `from_json` reads back what
     `to_json` wrote, exactly, and any earlier version's (a key it lacks is empty); the keys it
     does not model (the store's files, sent and history) are in `other`, as they were."""
 
@@ -111,6 +111,9 @@ class Manifest:
     compared: Compared
     pdf: str = ""  # usage-report-<month>.pdf, the pack as one PDF; "" when it was not made
     pdf_note: str = ""  # why it was not made, one line
+    read: dict[str, Any] = field(
+        default_factory=dict
+    )  # days from the local store and read (`warm`)
     other: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -131,6 +134,7 @@ class Manifest:
             **self.compared.to_json(),
             "pdf": self.pdf,
             "pdf_note": self.pdf_note,
+            "read": self.read,
             **self.other,
         }
 
@@ -153,6 +157,7 @@ class Manifest:
             compared=Compared.from_json(data),
             pdf=data.get("pdf", ""),
             pdf_note=data.get("pdf_note", ""),
+            read=dict(data.get("read", {})),
         )
         modelled = made.to_json()
         return replace(made, other={k: v for k, v in data.items() if k not in modelled})

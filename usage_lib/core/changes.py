@@ -1,0 +1,58 @@
+"""What changed in `requests` since days were read, asked with the read-only user: the two
+small passes the local store (`warm`) checks its days with.
+
+- `day_counts`: documents started per local day. A deletion, or a write that skips
+  `updatedAt`, changes its day's count. With `{createdAt: 1}` MongoDB answers it from the
+  index without fetching a document.
+- `edited_days`: the days of documents updated since a time. Tiledesk's requests carry
+  mongoose's `updatedAt` (and an `{updatedAt: -1}` index): closes, which make a conversation
+  billable days after it started, and edits of old documents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pymongo.database import Database
+
+from usage_lib.core import rule
+from usage_lib.core.buckets import local_day
+from usage_lib.core.config import Config
+from usage_lib.core.db import aggregate, translate_errors
+from usage_lib.core.periods import DateRange
+
+
+def counts_pipeline(rng: DateRange, config: Config) -> list[dict[str, Any]]:
+    day = local_day("$createdAt", "day", rng.timezone)
+    return [
+        {"$match": rule.window_match(rng, config.profile)},
+        {"$group": {"_id": day, "n": {"$sum": 1}}},
+    ]
+
+
+def edited_pipeline(rng: DateRange, config: Config, since: datetime) -> list[dict[str, Any]]:
+    day = local_day("$createdAt", "day", rng.timezone)
+    return [
+        {"$match": {**rule.window_match(rng, config.profile), "updatedAt": {"$gte": since}}},
+        {"$group": {"_id": day, "u": {"$max": "$updatedAt"}}},
+    ]
+
+
+def day_counts(db: Database, rng: DateRange, config: Config) -> dict[date, int]:
+    """{local day: documents started that day} over `rng` (every document the passes' window
+    takes, whatever the rule says of it)."""
+    passed = counts_pipeline(rng, config)
+    with translate_errors(db, what=f"the count of {rng.describe()} by day"):
+        rows = aggregate(db, "counts", passed, config, label="Checking the stored days")
+        return {date.fromisoformat(r["_id"]): int(r["n"]) for r in rows}
+
+
+def edited_days(db: Database, rng: DateRange, config: Config, since: datetime) -> dict[date, Any]:
+    """{local day started: the latest `updatedAt` among its documents} for the documents of
+    `rng` updated at or after `since`. The latest is a datetime, or whatever odd value a
+    document stores (an array): the caller takes anything but a datetime as an edit."""
+    passed = edited_pipeline(rng, config, since)
+    with translate_errors(db, what=f"the edits of {rng.describe()}"):
+        rows = aggregate(db, "edited", passed, config, label="Finding edits")
+        return {date.fromisoformat(r["_id"]): r["u"] for r in rows}
