@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test lint lab notebooks bench clean conformance
+.PHONY: install report test lint lab notebooks bench clean conformance docs screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ report: $(STAMP)
 
 ## The whole suite: lint, types, unit, integration and notebook (nbval) tests, two files at a
 ## time (about 22 minutes on 2 cores, to be cut back under 15; the demo database is shared by both workers).
-test: lint
+test: lint docs
 	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## MongoDB's semantics the billing rule stands on (tests/conformance, docs/conformance.md) and the
@@ -54,6 +54,14 @@ notebooks: $(STAMP)
 ## ruff, mypy, and the import contracts (the layers of pyproject.toml's [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check usage_lib benchmarks tests tools conftest.py && $(BIN)/ruff format --check usage_lib benchmarks tests tools conftest.py && $(BIN)/mypy && $(BIN)/lint-imports
+
+## The documentation site (mkdocs.yml, docs/): a broken link, anchor or page left out of the nav fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+
+## The pictures of the README and the docs (docs/images/), from the demo data of Oct 2026.
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) .demo-db .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,8 @@
 """`python -m benchmarks [--sizes N,N] [--wide N,N] [--repeat N] [--per-table-up-to N]
-[--out FILE]`: prints the figures (and the README's tables); bad input is one line, exit 2."""
+[--out FILE] [--tables PAGE]`: prints the figures and their tables; bad input is one line,
+exit 2. A run of the default sizes also writes the tables as the docs' page
+(docs/benchmark-figures.md). `python -m benchmarks --tables-only FILE [--tables PAGE]` writes
+that page from the figures of an earlier run (a bench.json), measuring nothing."""
 
 from __future__ import annotations
 
@@ -9,7 +12,15 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from benchmarks.bench import explore_table, run_bench, table
+from benchmarks import tables
+from benchmarks.bench import (
+    DEFAULT_SIZES,
+    DEFAULT_WIDE,
+    explore_table,
+    run_bench,
+    table,
+    warm_table,
+)
 from usage_lib.paths import write_atomic
 from usage_lib.present.formats import dumps
 
@@ -54,7 +65,28 @@ def main(argv: list[str] | None = None) -> int:
         help="measure one-query-per-table in full up to this size; estimate it above",
     )
     parser.add_argument("--out", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument(
+        "--tables",
+        metavar="PAGE",
+        help="write the tables as Markdown to PAGE (default: docs/benchmark-figures.md after a "
+        "run of the default sizes, or with --tables-only; no page after a shorter run)",
+    )
+    parser.add_argument(
+        "--tables-only",
+        metavar="FILE",
+        help="measure nothing: write the tables page from FILE, the JSON of an earlier run",
+    )
     args = parser.parse_args(argv)
+    page = Path(args.tables).absolute() if args.tables else None
+    if page is not None and not page.parent.is_dir():
+        fail(f"--tables: folder {page.parent} does not exist")
+    if args.tables_only:
+        try:
+            written = tables.from_json(Path(args.tables_only), page or tables.PAGE)
+        except ValueError as exc:
+            fail(f"--tables-only: {exc}")
+        print(f"Wrote {written}")
+        return 0
     sizes = numbers(args.sizes, "--sizes", 1_000, 5_000_000)
     wide = numbers(args.wide, "--wide", 10, 50_000)
     if not sizes and not wide:
@@ -64,16 +96,26 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).absolute() if args.out else None
     if out is not None and not out.parent.is_dir():
         fail(f"--out: folder {out.parent} does not exist")
+    if page is None and (sizes, wide, args.repeat) == (DEFAULT_SIZES, DEFAULT_WIDE, 3):
+        page = tables.PAGE  # the full benchmark: its figures are the docs'
     started = time.perf_counter()
     records = run_bench(
         sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True), wide=wide
     )
+    total_s = time.perf_counter() - started
     print(
-        f"\n{table(records)}\n{explore_table(records)}\nTotal {time.perf_counter() - started:.0f} s."
+        f"\n{table(records)}\n{explore_table(records)}\n{warm_table(records)}\nTotal {total_s:.0f} s."
     )
+    records[0]["run"] = tables.run_info(total_s)  # when and on what: the first record says
     if out is not None:
         write_atomic(out, dumps(records).encode())
         print(f"Wrote {out}")
+    if page is not None:
+        source = out.name if out is not None else "this run (no --out)"
+        if out is not None and out.is_relative_to(tables.ROOT):
+            source = str(out.relative_to(tables.ROOT))
+        tables.write(page, records, source)
+        print(f"Wrote {page}")
     return 0
 
 

@@ -39,6 +39,7 @@ import polars as pl
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
+from benchmarks import warm
 from usage_lib.core import rule
 from usage_lib.core.buckets import bucket_key
 from usage_lib.core.config import Config, load_config
@@ -460,6 +461,9 @@ def run_bench(
             for method in ("metrics", "naive", "per_table"):
                 if tables[method] is not None and tables[method] != tables["project"]:
                     raise RuntimeError(f"{method} disagrees with project at {what}")
+            log("  warm against cold (the local store; it writes to the data, so it runs last):")
+            for figures in warm.measure(server.uri, repeat, log):
+                records.append({**case, "method": "warm", **figures})
             log(
                 "  metrics, naive and per_table give the same organization x month numbers as project"
             )
@@ -531,13 +535,13 @@ def _n(value: int | None) -> str:
 
 
 def table(records: list[dict[str, Any]]) -> str:
-    """The README's Markdown table."""
+    """The Markdown table of every method at every size (the benchmark figures page)."""
     head = ("| size | method | wall s (median) | x floor | commands | docs returned | bytes returned "
             "| largest document, bytes | peak RSS MB | pack: data / watch / steps / all but the passes s |\n"
             "|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
     lines = [head]
     for r in records:
-        if r["size"] == 0 or r["method"] == "explore":  # startup_line, explore_table
+        if r["size"] == 0 or r["method"] in ("explore", "warm"):  # their own tables
             continue
         floor_s = next(x["wall_s"] for x in records if _same(x, r) and x["method"] == "floor")
         split = (
@@ -554,8 +558,25 @@ def table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def warm_table(records: list[dict[str, Any]]) -> str:
+    """Warm against cold (`benchmarks/warm.py`), each step of each case at each size."""
+    lines = [
+        "| size | case | step | wall s | x cold | days from the store | days read |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        if r.get("method") != "warm":
+            continue
+        cached, read = ("–", "–") if r["days_read"] is None else (r["days_cached"], r["days_read"])
+        lines.append(
+            f"| {_label(r)} | {r['case']} | {r['step']} | {r['wall_s']:.2f} | {r['vs_cold']} | "
+            f"{cached} | {read} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def explore_table(records: list[dict[str, Any]]) -> str:
-    """The README's Markdown table of the explorer's figures."""
+    """The Markdown table of the explorer's figures (the benchmark figures page)."""
     lines = [
         "| size | first load s | preset ms | granularity ms | drill-down ms | median ms "
         "| slowest ms | commands after the first load |",

@@ -174,7 +174,7 @@ def mailing(
     if smtp is None and not dry_run:
         raise ConfigError(
             "USAGE_SMTP_HOST",
-            "not set: configure SMTP in the environment (see the README), "
+            "not set: configure SMTP in the environment (docs/configuration.md), "
             "or use send --dry-run to write the .eml",
         )
     return Mailing(config.email_from, recipients, smtp)
