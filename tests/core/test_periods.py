@@ -163,17 +163,17 @@ def test_bad_ranges_and_granularity() -> None:
 def test_weekly_buckets_start_monday_and_label_partial_weeks() -> None:
     bks = buckets(DateRange(date(2026, 2, 17), date(2026, 2, 24)), "week")
     assert [(b.key, b.label, b.start, b.end) for b in bks] == [
-        ("2026-02-16", "Feb 17 – 22", date(2026, 2, 17), date(2026, 2, 22)),
-        ("2026-02-23", "Feb 23 – 24", date(2026, 2, 23), date(2026, 2, 24)),
+        ("2026-02-16", "17 – 22 Feb", date(2026, 2, 17), date(2026, 2, 22)),
+        ("2026-02-23", "23 – 24 Feb", date(2026, 2, 23), date(2026, 2, 24)),
     ]
 
 
 def test_weeks_across_the_year_end_use_calendar_dates_not_iso_weeks() -> None:
     bks = buckets(DateRange(date(2025, 12, 25), date(2026, 1, 7)), "week")
     assert [(b.key, b.label) for b in bks] == [
-        ("2025-12-22", "Dec 25 – 28"),
-        ("2025-12-29", "Dec 29 – Jan 4"),
-        ("2026-01-05", "Jan 5 – 7"),
+        ("2025-12-22", "25 – 28 Dec"),
+        ("2025-12-29", "29 Dec – 4 Jan"),
+        ("2026-01-05", "5 – 7 Jan"),
     ]
 
 
@@ -182,11 +182,11 @@ def test_monthly_and_daily_labels() -> None:
     assert [(b.key, b.label) for b in bks] == [
         ("2025-09", "Sep 2025"),
         ("2025-10", "Oct 2025"),
-        ("2025-11", "Nov 1 – 12, 2025"),
+        ("2025-11", "1 – 12 Nov 2025"),
     ]
     assert [b.label for b in buckets(DateRange(date(2026, 2, 18), date(2026, 2, 19)), "day")] == [
-        "Feb 18",
-        "Feb 19",
+        "18 Feb",
+        "19 Feb",
     ]
 
 

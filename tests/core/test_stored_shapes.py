@@ -289,7 +289,7 @@ def check(
         client.drop_database(name)
 
 
-@settings(SETTINGS, max_examples=80 * max(1, EXPLORE))
+@settings(SETTINGS, max_examples=60 * max(1, EXPLORE))
 @given(s=stored_sets(("custom", "custom-flags")))
 def test_custom_profile_reads_every_stored_form(
     client: Client, mongo: Any, configs: dict[str, Path], s: Shapes
@@ -297,7 +297,7 @@ def test_custom_profile_reads_every_stored_form(
     check(client, mongo.uri, configs, s, event)
 
 
-@settings(SETTINGS, max_examples=80 * max(1, EXPLORE))
+@settings(SETTINGS, max_examples=60 * max(1, EXPLORE))
 @given(s=stored_sets(("stock", "stock-dashboard", "stock-numeric")))
 def test_stock_profile_reads_every_stored_form(
     client: Client, mongo: Any, configs: dict[str, Path], s: Shapes
@@ -305,7 +305,7 @@ def test_stock_profile_reads_every_stored_form(
     check(client, mongo.uri, configs, s, event)
 
 
-@settings(SETTINGS, max_examples=40 * max(1, EXPLORE))
+@settings(SETTINGS, max_examples=30 * max(1, EXPLORE))
 @given(s=stored_sets(tuple(PROFILES), odd=False))
 def test_plain_sets_are_always_read(
     client: Client, mongo: Any, configs: dict[str, Path], s: Shapes

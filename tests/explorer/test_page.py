@@ -14,6 +14,7 @@ import pytest
 from data import EXCLUDED_ORG, ORGS
 
 from usage_lib.cli import main
+from usage_lib.figures.adoption import deleted_name
 
 WEEKS_IN_LONDON = [  # weekly buckets across the spring DST change (29 Mar 2026)
     "--start", "2026-03-02", "--end", "2026-04-05", "--granularity", "week", "--tz", "Europe/London",
@@ -67,10 +68,18 @@ def table_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]
     return json.loads(capsys.readouterr().out)
 
 
+def shown_name(row: dict[str, Any]) -> str:
+    """The JSON row's name as a page shows it: an agent with no name of its own (deleted) as
+    `Agent 6900…dead (deleted)`."""
+    gone = row.get("type") == "agent" and row["name"] == row["id"] and row["id"] != "unattributed"
+    return deleted_name(row["id"]) if gone else row["name"]
+
+
 def as_named(payload: dict[str, Any]) -> dict[str, list[int]]:
     keys = [b["key"] for b in payload["buckets"]]
     rows = {
-        r["name"]: [r["buckets"][k]["conversations"] for k in keys] + [r["totals"]["conversations"]]
+        shown_name(r): [r["buckets"][k]["conversations"] for k in keys]
+        + [r["totals"]["conversations"]]
         for r in payload["rows"]
     }
     totals = payload["totals"]
@@ -95,11 +104,11 @@ def test_week_page_in_a_dst_zone_equals_the_oracle_and_table(
         n: v[:-1] for n, v in platform.items() if n != "Total"
     }
     assert tables[0][0][1:-1] == [
-        "Mar 2 – 8",
-        "Mar 9 – 15",
-        "Mar 16 – 22",
-        "Mar 23 – 29",
-        "Mar 30 – Apr 5",
+        "2 – 8 Mar",
+        "9 – 15 Mar",
+        "16 – 22 Mar",
+        "23 – 29 Mar",
+        "30 Mar – 5 Apr",
     ]
     same = table_json(capsys, "--config", str(env), *WEEKS_IN_LONDON)
     assert platform == as_named(same)

@@ -42,11 +42,13 @@ def choose_granularity(rng: DateRange, override: str = "auto") -> Granularity:
 
 
 def _span_label(start: date, end: date) -> str:
+    """Days as every page writes them, day first ("6 Nov 2026"): "6 Nov", "6 – 8 Nov",
+    "30 Mar – 5 Apr"."""
     if start == end:
-        return f"{start:%b} {start.day}"
+        return f"{start.day} {start:%b}"
     if start.month == end.month:
-        return f"{start:%b} {start.day} – {end.day}"
-    return f"{start:%b} {start.day} – {end:%b} {end.day}"
+        return f"{start.day} – {end.day} {end:%b}"
+    return f"{start.day} {start:%b} – {end.day} {end:%b}"
 
 
 def buckets(rng: DateRange, granularity: Granularity) -> tuple[Bucket, ...]:
@@ -58,7 +60,7 @@ def buckets(rng: DateRange, granularity: Granularity) -> tuple[Bucket, ...]:
             first, last = date(year, month, 1), month_end(year, month)
             start, end = max(first, rng.start), min(last, rng.end)
             full = (start, end) == (first, last)
-            label = f"{first:%b %Y}" if full else f"{_span_label(start, end)}, {year}"
+            label = f"{first:%b %Y}" if full else f"{_span_label(start, end)} {year}"
             out.append(Bucket(f"{year:04d}-{month:02d}", label, start, end))
             year, month = add_months(year, month, 1)
     elif granularity == "week":

@@ -158,6 +158,7 @@ def load(uri: str, data: DemoData, db_name: str = DEMO_DB, journal: bool = True)
         for i in range(0, len(data.requests), 20_000):
             db.requests.insert_many(data.requests[i : i + 20_000], ordered=False)
         db.requests.create_index([("updatedAt", -1)], name="updatedAt_-1")  # as Tiledesk has
+        db.requests.create_index([("createdAt", 1)], name="usage_report_started")  # `indexes`
 
 
 class SharedServer(EmbeddedMongo):

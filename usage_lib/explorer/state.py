@@ -25,10 +25,10 @@ from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Cube
 from usage_lib.core.explain import Explained, explain
 from usage_lib.core.metrics import DRILL_DOWN, METRICS, Reading, Users, parse_metrics
 from usage_lib.core.periods import DateRange, add_months, resolve_range, today_in
-from usage_lib.core.query import query_cube
-from usage_lib.core.source import Source
+from usage_lib.core.source import Source, read_cube
 from usage_lib.core.tables import KEY_COLUMNS, Scope, usage_table, usage_totals, with_totals_row
 from usage_lib.errors import ConfigError
+from usage_lib.figures.adoption import with_deleted_names
 
 PRESETS = {
     "last_7_days": "Last 7 days",
@@ -264,7 +264,7 @@ class Explorer:
 
     def _read(self, rng: DateRange, reading: Reading) -> Cube:
         self.passes += 1
-        return query_cube(self.source.db, rng, self.config, reading=reading)
+        return read_cube(self.source, rng, reading=reading)
 
     def show(self, view: View) -> Shown:
         """The view's tables: a polars step when the window (or a kept cube) holds it; the
@@ -287,7 +287,9 @@ def range_of(view: View, config: Config, today: date | None = None) -> DateRange
 
 
 def cut(cube: Cube, view: View, notes: tuple[str, ...] = ()) -> Shown:
-    """A view's tables from a cube over exactly its range (polars only)."""
+    """A view's tables from a cube over exactly its range (polars only), deleted agents
+    named as every page names them."""
+    cube = with_deleted_names(cube)
     rng = cube.range
     grain = choose_granularity(rng, view.granularity)
     metric = view.metric
@@ -359,4 +361,4 @@ def page_cube(source: Source, views: list[View], as_of: date | None = None) -> C
     rng = range_of(views[0], source.config, as_of)
     users = Users(choose_granularity(rng, views[0].granularity), DRILL_DOWN)
     reading = Reading.of([v.metric for v in views], users)
-    return query_cube(source.db, rng, source.config, reading=reading)
+    return read_cube(source, rng, reading=reading)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -186,6 +186,15 @@ def deleted_agents(cube: Cube) -> dict[str, str]:
     """The agents that no longer exist, by id, with the name they are shown under."""
     ids = cube.frame.filter(~pl.col("agent_exists"))["agent_id"].unique().sort().to_list()
     return {i: deleted_name(i) for i in ids if i != UNATTRIBUTED}
+
+
+def with_deleted_names(cube: Cube) -> Cube:
+    """The cube with each deleted agent's name as every page shows it (`deleted_name`)."""
+    gone = deleted_agents(cube)
+    if not gone:
+        return cube
+    named = pl.col("agent_id").replace_strict(gone, default=pl.col("agent_name"))
+    return replace(cube, frame=cube.frame.with_columns(named.alias("agent_name")))
 
 
 def agent_quality(cube: Cube, org_id: str) -> pl.DataFrame:

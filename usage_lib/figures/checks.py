@@ -9,6 +9,7 @@ import polars as pl
 from usage_lib.core.buckets import bucketed
 from usage_lib.core.cube import UNASSIGNED, UNATTRIBUTED, Cube
 from usage_lib.core.tables import table_buckets
+from usage_lib.figures.adoption import deleted_name
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ def deleted_agents(cube: Cube) -> Finding:
     else:
         sentence = (
             f"{n:,} billable conversations name {frame.height} agent(s) that no longer exist "
-            "(deleted or trashed); they are still counted, under the agent's id."
+            "(deleted or trashed); they are still counted, each shown as "
+            f'"{deleted_name(str(frame["agent id"][0]))}" and so on.'
         )
     return Finding("Agents that no longer exist", sentence, frame, n > 0)
 

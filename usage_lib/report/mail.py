@@ -226,9 +226,12 @@ def statement_message(
     message["Subject"] = (
         f"Usage statement, {name}, {label}: {conversations:,} billable conversations"
     )
+    names = {filename for filename, _ in files}
+    pdf = "The statement is attached as statement.pdf, to file or forward.\n"
     message.set_content(
         f"Your usage statement for {label}: {conversations:,} billable conversations.\n"
-        "The conversations behind this number are attached as conversations.csv and "
+        + (pdf if "statement.pdf" in names else "")
+        + "The conversations behind this number are attached as conversations.csv and "
         "conversations.xlsx; those not billed, each with the reason, as not-billed.csv and "
         "not-billed.xlsx.\n"
     )
