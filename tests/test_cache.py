@@ -91,7 +91,7 @@ def test_status_verify_and_clear(
     assert stale["totals"]["totals"]["conversations"] == 10  # no signal showed it
     assert main(["cache", "verify", "--start", "2026-03-01", "--end", "2026-03-10"]) == 1
     said = capsys.readouterr().out
-    assert "2026-03-04: differs (conversations, end users)" in said
+    assert "2026-03-04: differs (conversations); replaced" in said
     assert "Verified 10 stored day(s)" in said and ": 1 differ." in said
     fixed, _ = table(capsys)
     assert fixed["totals"]["totals"]["conversations"] == 9  # verify replaced the day

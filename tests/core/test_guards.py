@@ -24,7 +24,7 @@ from usage_lib.core.metrics import LEVELS, Reading, Users
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
 from usage_lib.core.profiles import PROFILES
-from usage_lib.core.warm import STORE_READING
+from usage_lib.core.warm import STORE_METRICS, STORE_READING
 from usage_lib.core.watch import watch_pipeline
 
 # Operators that raise on an argument of the wrong type (an array, a string, a date expected)
@@ -71,7 +71,10 @@ def pipelines(config: Config) -> dict[str, list[list[Any]]]:
         "watch": [watch_pipeline(RNG, config, FORKS)],
         "steps": [explain_pipeline(RNG, config), explain_pipeline(RNG, config, "6a" + "0" * 22)],
         "conversations": [conversations_pipeline(RNG, config, ["6a" + "0" * 22, ""])],
-        "store": [pipeline(RNG, config, "day", reading=STORE_READING, forks=FORKS, sets=True)],
+        "store": [
+            pipeline(RNG, config, "day", reading=reading, forks=FORKS, sets=True)
+            for reading in (STORE_READING, STORE_METRICS)
+        ],
         "counts": [counts_pipeline(RNG, config)],
         "edited": [edited_pipeline(RNG, config, datetime(2026, 1, 1))],
     }

@@ -154,6 +154,11 @@ def compare(db: Any, root: Path, config: Config, scoped: bool = False) -> list[C
     rng = replace(RANGE, timezone=config.timezone)
     window = replace(WINDOW, timezone=config.timezone)
     made = []
+    plain = Reading.of(["conversations", "depth_avg", "handoffs"])  # the explorer's first load
+    same(
+        warm.cube(db, root, "test", rng, config, reading=plain),
+        query_cube(db, rng, config, reading=plain),
+    )
     got = warm.cube(db, root, "test", rng, config, reading=DAY_READING)
     same(got, query_cube(db, rng, config, reading=DAY_READING))
     made.append(got)
@@ -262,7 +267,7 @@ def test_an_edit_that_skips_updated_at_and_keeps_the_count_is_found_by_verify(
     checked, differs = warm.verify(db, tmp_path, "test", config)
     assert checked == 40
     assert [d.day for d in differs] == [date(2026, 2, 23)]
-    assert differs[0].what == "conversations, end users"  # its one conversation gone
+    assert differs[0].what == "conversations"  # kept without end users: none compared
     fixed = warm.cube(db, tmp_path, "test", RANGE, config)
     assert fixed.frame["billable"].sum() == 39
     assert warm.verify(db, tmp_path, "test", config) == (40, [])
@@ -336,6 +341,31 @@ def test_another_key_never_reads_these_days(db: Any, tmp_path: Path) -> None:
         got = warm.cube(db, tmp_path, key, rng, other)
         assert got.read is not None and got.read.days_cached == 0, (key, other)
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 5
+
+
+def test_days_read_without_users_are_read_again_when_users_are_asked(
+    db: Any, tmp_path: Path
+) -> None:
+    """The explorer's first load reads no end users (the cheaper pass); a table of users
+    then reads those days again, with them; a reading without users takes either."""
+    db.requests.insert_many(
+        [conversation(d * 24 * 60 + 600, d % 3, d % 2, d % 4, 1000, 5, False) for d in range(40)]
+    )
+    config, plain = Config(), Reading.of(["conversations", "depth_avg", "handoffs"])
+    first = warm.cube(db, tmp_path, "test", RANGE, config, reading=plain)
+    assert first.read == warm.Read(0, 40) and first.users is None
+    with_users = warm.cube(db, tmp_path, "test", RANGE, config, reading=DAY_READING)
+    assert with_users.read == warm.Read(0, 40)
+    same(with_users, query_cube(db, RANGE, config, reading=DAY_READING))
+    again = warm.cube(db, tmp_path, "test", RANGE, config, reading=plain)
+    assert again.read == warm.Read(40, 0)
+    db.requests.update_one(  # a day read again for a reading without users keeps its users
+        {"createdAt": FIRST + timedelta(minutes=600)}, {"$set": {"updatedAt": datetime.now()}}
+    )
+    warm.cube(db, tmp_path, "test", RANGE, config, reading=plain)
+    users_again = warm.cube(db, tmp_path, "test", RANGE, config, reading=DAY_READING)
+    assert users_again.read == warm.Read(39, 1)  # the edited day only: within the clocks' margin
+    same(users_again, query_cube(db, RANGE, config, reading=DAY_READING))
 
 
 def test_users_are_exact_across_days_and_buckets(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ class Stored:
     count: int  # documents started that day, counted just before it was read
     read_at: datetime  # when (UTC, naive): edits after it make the day dirty
     updated: bool  # a conversation of the day carries updatedAt: the deployment writes it
+    users: bool  # its end users were read (a reading without users does not read them)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Day:
     count: int
     read_at: datetime
     updated: bool
+    with_users: bool
     cube: pl.DataFrame  # cube.SCHEMA, this day's rows
     users: pl.DataFrame  # USERS_SCHEMA, this day's distinct triples
 
@@ -121,6 +123,7 @@ class DayStore:
                     int(meta["count"]),
                     datetime.fromisoformat(meta["read_at"]),
                     meta["updated"] == "1",
+                    meta["users"] == "1",
                 )
             except Exception:  # noqa: BLE001 - damaged or foreign: read the day again
                 continue
@@ -149,6 +152,7 @@ class DayStore:
                     "count": str(d.count),
                     "read_at": d.read_at.isoformat(),
                     "updated": "1" if d.updated else "0",
+                    "users": "1" if d.with_users else "0",
                 },
             )
             _write_private(self._path(d.day), buffer.getvalue())

@@ -50,8 +50,10 @@ SETTLE_DAYS = 7  # without updatedAt: the last days read again every time
 GAP = 7  # dirty days this close are read in one pass
 MAX_PASSES = 8  # more runs than this: one pass over their span
 YEAR = 366  # the longest span one pass reads
-# The store's pass: every metric, and the distinct users of each tenant, agent and day.
+# The store's pass: every metric, and the distinct users of each tenant, agent and day; or
+# (for a reading without users, such as the explorer's first load) the metrics only.
 STORE_READING = Reading(details=True, users=Users("day", ((True, True),), totals=False))
+STORE_METRICS = Reading(details=True)
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,14 @@ def read_days(
     forks: Mapping[str, str],
     counts: Mapping[date, int],
     read_at: datetime,
+    with_users: bool = True,
 ) -> list[Day]:
-    """Every day of `span` as the store keeps it, from one pass."""
+    """Every day of `span` as the store keeps it, from one pass (`with_users`: and its end
+    users, which cost the server a `$group` on every billable conversation's user)."""
     cube_rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
     triples: list[tuple[str, str, date, str]] = []
-    passed = pipeline(span, config, "day", reading=STORE_READING, forks=forks, sets=True)
+    reading = STORE_READING if with_users else STORE_METRICS
+    passed = pipeline(span, config, "day", reading=reading, forks=forks, sets=True)
     with translate_errors(db, what=f"the pass over {span.describe()}"):
         for row in aggregate(db, "store", passed, config, label=f"Reading {span.describe()}"):
             key = row.pop("_id")
@@ -141,6 +146,7 @@ def read_days(
             counts.get(day, 0),
             read_at,
             day in updated,
+            with_users,
             frame.filter(pl.col("day") == day),
             users.filter(pl.col("day") == day),
         )
@@ -244,6 +250,8 @@ def cube(
     known = store.known(days)
     counts = day_counts(db, rng, config)
     dirty = {d for d in days if d not in known or known[d].count != counts.get(d, 0)}
+    if reading.users is not None:  # days kept without their end users are read again
+        dirty |= {d for d in days if d in known and not known[d].users}
     if fresh is not None:
         dirty |= {d for d in _days(fresh) if rng.start <= d <= rng.end}
     notes = []
@@ -264,9 +272,11 @@ def cube(
                 f"no conversation read carries updatedAt, so the last {SETTLE_DAYS} days were "
                 "read again (usage-report cache verify finds older edits)"
             )
+    # read users when asked, or when a day read again had them (a day is never kept with less)
+    with_users = reading.users is not None or any(known[d].users for d in dirty if d in known)
     read: list[Day] = []
     for span in _spans(sorted(dirty), rng.timezone):
-        read += read_days(db, span, config, forks, counts, stamp)
+        read += read_days(db, span, config, forks, counts, stamp, with_users)
     if read:
         notes.append(_write(store, read))
     fresh_days = {d.day for d in read}
@@ -328,7 +338,8 @@ def verify(
     for part in _spans(sorted(known), config.timezone, cap=False):
         counts = day_counts(db, part, config)
         replaced = []
-        for day in read_days(db, part, config, forks, counts, stamp):
+        with_users = any(known[d].users for d in _days(part) if d in known)
+        for day in read_days(db, part, config, forks, counts, stamp, with_users):
             if day.day not in known:
                 continue
             stored_cube, stored_users = store.load([day.day])
@@ -337,7 +348,8 @@ def verify(
                 what.append(f"count {known[day.day].count:,} stored, {day.count:,} now")
             if not _same(stored_cube, day.cube, ["org_id", "agent_id"]):
                 what.append("conversations")
-            if not _same(stored_users, day.users, ["org_id", "agent_id", "user"]):
+            users = known[day.day].users  # kept with its end users: they are compared too
+            if users and not _same(stored_users, day.users, ["org_id", "agent_id", "user"]):
                 what.append("end users")
             if what:
                 differs.append(Differs(day.day, ", ".join(what)))

@@ -477,6 +477,7 @@ def wide(
         doc: dict[str, Any] = {
             "_id": _oid(rng, when),
             "createdAt": when,
+            "updatedAt": when + timedelta(minutes=30),  # as mongoose writes it (no draw)
             "status": 1000 if rng.random() < 0.9 else rng.choice((100, 150, 200)),
             "depth": rng.randint(3, 30) if rng.random() < 11 / 12 else rng.randint(0, 2),
             "id_organization": oid,
