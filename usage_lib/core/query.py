@@ -201,6 +201,21 @@ def query_cube(
     if reading.users is not None:
         users = _users_frame(user_rows, reading.users.granularity)  # type: ignore[arg-type]
     frame = to_frame(cube_rows, rng, config)
+    return named_cube(db, frame, users, rng, config, grain, reading, read_at)
+
+
+def named_cube(
+    db: Database,
+    frame: pl.DataFrame,
+    users: pl.DataFrame | None,
+    rng: DateRange,
+    config: Config,
+    grain: Grain,
+    reading: Reading,
+    read_at: datetime,
+) -> Cube:
+    """The cube of these rows (names looked up) and users, as `reading` read them: one pass
+    (`query_cube`) or the local store's days (`warm.cube`)."""
     frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
     return Cube(
         frame,

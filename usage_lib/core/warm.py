@@ -23,7 +23,7 @@ exact as a pass over the whole range.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.metrics import ALL, COUNT_ONLY, Reading, Users
 from usage_lib.core.periods import DateRange
 from usage_lib.core.pipeline import pipeline
-from usage_lib.core.query import fork_roots, lookup_names, to_frame
+from usage_lib.core.query import fork_roots, named_cube, to_frame
 from usage_lib.core.rows import AGENT, BUCKET, DAY, KIND, TENANT, UPDATED, USER, USERS_ROW
 from usage_lib.core.rule import lower
 
@@ -292,24 +292,8 @@ def cube(
             triples = triples.filter(pl.col(column) == value)
     users = None if reading.users is None else users_of(triples, reading.users)
     frame = _cut(frame, rng, grain, reading, config)
-    frame = lookup_names(db, frame, config.profile).sort(["org_id", "agent_id", "day"])
-    return Cube(
-        frame,
-        rng,
-        config.describe_rule(),
-        config.exclusions,
-        stamp,
-        grain,
-        metrics=reading.metrics,
-        users=users,
-        users_granularity=None if reading.users is None else reading.users.granularity,
-        users_levels=() if reading.users is None else reading.users.levels,
-        users_totals=reading.users is not None and reading.users.totals,
-        tenant=config.profile.tenant,
-        has_depth=config.profile.has_depth,
-        test_word=config.test_word if config.rule.exclude_test_mode else None,
-        read=Read(len(kept), len(mine), "; ".join(n for n in notes if n)),
-    )
+    made = named_cube(db, frame, users, rng, config, grain, reading, stamp)
+    return replace(made, read=Read(len(kept), len(mine), "; ".join(n for n in notes if n)))
 
 
 @dataclass(frozen=True)
