@@ -30,15 +30,18 @@ from pymongo.database import Database
 from usage_lib.core import warm
 from usage_lib.core.buckets import choose_granularity
 from usage_lib.core.config import Config, load_config
-from usage_lib.core.cube import Cube
+from usage_lib.core.cube import Cube, Grain
+from usage_lib.core.explain import explain
 from usage_lib.core.metrics import DRILL_DOWN, METRICS, Reading, Users
 from usage_lib.core.periods import DateRange, add_months, month_end, months_ending
 from usage_lib.core.query import query_cube
 from usage_lib.core.source import MONTH_READING
+from usage_lib.core.watch import query_watch
+from usage_lib.figures.watch import Watch, month_range
 from usage_lib.paths import EXAMPLE_CONFIG
 
 MONTH = (2026, 10)
-CASES = ("explore", "table", "pack")
+CASES = ("explore", "table", "alerts", "pack")
 STEPS = ("cold", "first", "warm", "new day", "edit storm")
 
 
@@ -46,30 +49,68 @@ def _config() -> Config:
     return replace(load_config(EXAMPLE_CONFIG, env={}), mongodb_db="tiledesk")
 
 
-def _reads(config: Config) -> dict[str, tuple[DateRange, str, Reading, DateRange | None]]:
-    """Each case: its range, grain, reading, and the days read again every time."""
+def _cases(
+    db: Database, config: Config, root: Path, as_of: date
+) -> dict[str, tuple[DateRange, Callable[[], Any], Callable[[], Any]]]:
+    """Each case: the range it reads, its cold run (one pass each) and its warm run (the
+    store), each returning (what is compared, the `warm.Read` or None). `alerts` runs the
+    morning of `as_of`."""
     report = months_ending(*MONTH, config.months, config.timezone)
     month = months_ending(*MONTH, 1, config.timezone)
     window = DateRange(
         date(*add_months(*MONTH, -12), 1), month_end(*add_months(*MONTH, 1)), config.timezone
     )
+    settings = config.watch
+    alerts = Watch(as_of, settings.days, settings.weeks).range(config.timezone)
+    watch_month = month_range(*MONTH, settings.days, settings.weeks, config.timezone)
     explore = Reading.of(("conversations", "depth_avg", "handoffs"))
     table = Reading.of(METRICS, Users(choose_granularity(report), DRILL_DOWN))
+
+    def cube(case: str, rng: DateRange, grain: Grain, reading: Reading) -> tuple[Any, Any]:
+        cold = lambda: _cube(query_cube(db, rng, config, grain, reading=reading))  # noqa: E731
+        warm_run = lambda: _cube(  # noqa: E731
+            warm.cube(db, root / case, "bench", rng, config, grain, reading)
+        )
+        return cold, warm_run
+
+    def pack_cold() -> tuple[Any, None]:
+        data = _cube(query_cube(db, report, config, "month", reading=MONTH_READING))[0]
+        started = query_watch(db, watch_month, config)
+        explain(db, month, config)
+        return (data, started), None
+
+    def pack_warm() -> tuple[Any, Any]:
+        got = warm.cube(db, root / "pack", "bench", report, config, "month", MONTH_READING, month)
+        fresh = DateRange(month.start, watch_month.end, config.timezone)
+        started, _ = warm.watched(db, root / "pack", "bench", watch_month, config, fresh)
+        explain(db, month, config)
+        return (_cube(got)[0], started), got.read
+
     return {
-        "explore": (window, "day", explore, None),
-        "table": (report, "day", table, None),
-        "pack": (report, "month", MONTH_READING, month),
+        "explore": (window, *cube("explore", window, "day", explore)),
+        "table": (report, *cube("table", report, "day", table)),
+        "alerts": (
+            alerts,
+            lambda: (query_watch(db, alerts, config), None),
+            lambda: warm.watched(db, root / "alerts", "bench", alerts, config),
+        ),
+        "pack": (report, pack_cold, pack_warm),
     }
 
 
-def _same(a: Cube, b: Cube) -> None:
+def _cube(c: Cube) -> tuple[Any, Any]:
     keys = ["org_id", "agent_id", "day"]
-    if not a.frame.sort(keys).equals(b.frame.sort(keys)):
-        raise RuntimeError("a warm cube differs from the cold one")
-    if (a.users is None) != (b.users is None) or (
-        a.users is not None and b.users is not None and not a.users.equals(b.users)
-    ):
-        raise RuntimeError("a warm cube's users differ from the cold one's")
+    users = None if c.users is None else c.users.sort("org_id", "agent_id", "bucket")
+    return (c.frame.sort(keys), users), c.read
+
+
+def _same(a: Any, b: Any) -> None:
+    """Frames (or tuples of them, or None) equal."""
+    if isinstance(a, tuple):
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif (a is None) != (b is None) or (a is not None and not a.equals(b)):
+        raise RuntimeError("a warm answer differs from the cold one")
 
 
 def new_day(db: Database, day: date) -> int:
@@ -102,7 +143,7 @@ def edit_storm(db: Database, rng: DateRange, share: float = 0.01) -> int:
     return len(picked)
 
 
-def _timed(run: Callable[[], Cube], repeat: int) -> tuple[float, Cube]:
+def _timed(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     walls, made = [], None
     for _ in range(repeat):
         started = time.perf_counter()
@@ -118,23 +159,20 @@ def measure(uri: str, repeat: int = 3, log: Callable[[str], None] = print) -> li
     records: list[dict[str, Any]] = []
     with MongoClient[dict[str, Any]](uri) as client, tempfile.TemporaryDirectory() as root:
         db = client.tiledesk
-        reads = _reads(config)
+        first_morning = date(*add_months(*MONTH, 1), 21)  # the demo holds 20 days of it
+        cases = _cases(db, config, Path(root), first_morning)
         figures: dict[tuple[str, str], dict[str, Any]] = {}
+        answers: dict[str, Any] = {}  # each case's cold answer, until the data changes
 
         def step(name: str, case: str, runs: int) -> None:
-            rng, grain, reading, fresh = reads[case]
-            cold_s, cold = _timed(lambda: query_cube(db, rng, config, grain, reading=reading), 1)
+            _, cold_run, warm_run = cases[case]
+            if name == "cold" or case not in answers:
+                cold_s, (answers[case], _) = _timed(cold_run, 1)
             if name == "cold":
-                got, wall = cold, cold_s
+                read, wall = None, cold_s
             else:
-                wall, got = _timed(
-                    lambda: warm.cube(
-                        db, Path(root) / case, "bench", rng, config, grain, reading, fresh
-                    ),
-                    runs,
-                )
-                _same(got, cold)
-            read = got.read
+                wall, (got, read) = _timed(warm_run, runs)
+                _same(got, answers[case])
             figures[case, name] = {
                 "case": case,
                 "step": name,
@@ -147,12 +185,15 @@ def measure(uri: str, repeat: int = 3, log: Callable[[str], None] = print) -> li
             step("cold", case, 1)
             step("first", case, 1)
             step("warm", case, repeat)
-        written = new_day(db, reads["explore"][0].end - timedelta(days=9))
+        written = new_day(db, first_morning)
         log(f"  a new day: {written:,} conversations written")
+        cases = _cases(db, config, Path(root), first_morning + timedelta(days=1))  # its morning
+        answers.clear()  # the data changed: each answer is read cold again to compare
         for case in CASES:
             step("new day", case, 1)
-        edited = edit_storm(db, reads["explore"][0])
+        edited = edit_storm(db, cases["explore"][0])
         log(f"  an edit storm: {edited:,} documents updated")
+        answers.clear()
         for case in CASES:
             step("edit storm", case, 1)
         for case in CASES:

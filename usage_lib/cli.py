@@ -149,7 +149,7 @@ def _source(args: argparse.Namespace, config: Config) -> Source:
 
 
 def _said_read(cube: object, quiet: bool = False) -> None:
-    """What a cube made from the local store read, one line on stderr."""
+    """What a cube (or the watch) made from the local store read, one line on stderr."""
     read = getattr(cube, "read", None)
     if read is not None and not quiet:
         print(f"Read: {read.describe()}.", file=sys.stderr)
@@ -426,6 +426,8 @@ def statements(args: argparse.Namespace) -> int:
     made = write_statements(_source(args, config), month, out, org)
     if org is not None and not made:
         raise ConfigError("org", f"{org} has no billable conversations in {month}")
+    if made:
+        _said_read(made[0], args.quiet)
     for s in made:
         if s.pdf_note:
             print(f"usage-report: {s.name}: {s.pdf_note}", file=sys.stderr)
@@ -474,6 +476,7 @@ def alerts_flags(p: argparse.ArgumentParser) -> None:
     "the daily watch: tenants and agents gone silent, dropping or spiking, tests surging",
     alerts_flags,
     source_flags,
+    cache_flag,
 )
 def alerts(args: argparse.Namespace) -> int:
     from usage_lib.core.periods import parse_date, today_in
@@ -493,8 +496,10 @@ def alerts(args: argparse.Namespace) -> int:
     watched = watch(_source(args, config), as_of)
     found = watched.alerts
     if args.format == "json":
-        sys.stdout.write(dumps(found.to_json()))
+        read = {} if watched.read is None else {"read": watched.read.to_json()}
+        sys.stdout.write(dumps(found.to_json() | read))
     elif found.frame.height or not args.quiet:
+        _said_read(watched)
         for line in found.lines(config.test_word) or ["No alerts."]:
             print(line)
         print(watched_text(found, config.test_word))

@@ -77,6 +77,7 @@ def pipelines(config: Config) -> dict[str, list[list[Any]]]:
         ],
         "counts": [counts_pipeline(RNG, config)],
         "edited": [edited_pipeline(RNG, config, datetime(2026, 1, 1))],
+        "watched": [watch_pipeline(RNG, config, FORKS, sets=True)],
     }
 
 

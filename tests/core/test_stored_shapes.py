@@ -124,13 +124,19 @@ def expected(s: Shapes, selection: dict[str, Any]) -> dict[str, Any]:
 
 
 def _watch(db: Any, config: Config, s: Shapes) -> None:
-    frame = query_watch(db, DateRange(START, END, s.tz), config)
-    got = {
-        (r["org_id"], r["agent_id"], r["day"]): (r["started"], r["test"], r["billable"])
-        for r in frame.iter_rows(named=True)
-    }
+    """The watch's one pass (--no-cache), and the days `alerts` keeps in the local store."""
+    rng = DateRange(START, END, s.tz)
     want = oracle.activity(s.requests, START, END, s.tz, {EXCLUDED}, reading(s))
-    assert got == {k: v for k, v in want.items() if any(v)}, "the watch's pass"
+    with tempfile.TemporaryDirectory() as root:
+        for frame, what in (
+            (query_watch(db, rng, config), "the watch's pass"),
+            (warm.watched(db, Path(root), "shapes", rng, config)[0], "the watch's stored days"),
+        ):
+            got = {
+                (r["org_id"], r["agent_id"], r["day"]): (r["started"], r["test"], r["billable"])
+                for r in frame.iter_rows(named=True)
+            }
+            assert got == {k: v for k, v in want.items() if any(v)}, what
 
 
 def _steps(db: Any, config: Config, s: Shapes) -> None:
@@ -234,6 +240,7 @@ DRIVEN: dict[str, Callable[[Any, Config, Shapes], None] | None] = {
     "counts": _edits,
     "edited": _edits,
     "watch": _watch,
+    "watched": _watch,
     "steps": _steps,
     "conversations": _conversations,
     "names": _names,

@@ -26,12 +26,14 @@ from polars.testing import assert_frame_equal
 from pymongo import MongoClient
 
 from usage_lib.core import warm
+from usage_lib.core.changes import counts_pipeline
 from usage_lib.core.config import Config, Exclusion
 from usage_lib.core.cube import Cube
 from usage_lib.core.metrics import DRILL_DOWN, METRICS, Reading, Users
 from usage_lib.core.periods import DateRange
 from usage_lib.core.query import query_cube
 from usage_lib.core.source import MONTH_READING
+from usage_lib.core.watch import query_watch
 
 Client = MongoClient[dict[str, Any]]
 TENANTS = ("65920080f54ee781cc75f6a1", "65920080f54ee781cc75f6a2", "65920080f54ee781cc75f6a3")
@@ -149,8 +151,9 @@ def same(warm_cube: Cube, cold: Cube) -> None:
 
 def compare(db: Any, root: Path, config: Config, scoped: bool = False) -> list[Cube]:
     """The cubes commands make, warm against cold: `table`/the explorer (day grain, users by
-    week at every level), the pack (month grain, its month read again), and (`scoped`) one
-    tenant's and one agent's."""
+    week at every level), the pack (month grain, its month read again), the daily watch's
+    days (`alerts`, and the pack's with its month read again), and (`scoped`) one tenant's
+    and one agent's."""
     rng = replace(RANGE, timezone=config.timezone)
     window = replace(WINDOW, timezone=config.timezone)
     made = []
@@ -166,6 +169,10 @@ def compare(db: Any, root: Path, config: Config, scoped: bool = False) -> list[C
     got = warm.cube(db, root, "test", window, config, "month", MONTH_READING, fresh=report)
     same(got, query_cube(db, window, config, "month", reading=MONTH_READING))
     made.append(got)
+    watched = warm.watched(db, root, "test", rng, config)[0]  # alerts: what started, by day
+    assert_frame_equal(watched, query_watch(db, rng, config), check_exact=True)
+    watched = warm.watched(db, root, "test", window, config, fresh=report)[0]  # the pack's watch
+    assert_frame_equal(watched, query_watch(db, window, config), check_exact=True)
     if not scoped:
         return made
     reading = Reading.of(METRICS, Users("day", ((True, True), (True, False))))
@@ -233,6 +240,60 @@ def test_warm_runs_read_only_the_changed_days(db: Any, tmp_path: Path) -> None:
     assert edited.read == warm.Read(38, 2)
     same(edited, query_cube(db, RANGE, config, reading=DAY_READING))
     compare(db, tmp_path, config, scoped=True)  # one tenant's, one agent's, cut from the store
+
+
+def test_the_watch_reads_only_the_changed_days_and_verify_checks_its_days(
+    db: Any, tmp_path: Path
+) -> None:
+    """`alerts` the next morning: the days already watched come from the store; a late
+    close and an out-of-band edit are found as the cube's are."""
+    docs = [conversation(d * 24 * 60 + 600, d % 3, 0, 0, 100, 5, False) for d in range(40)]
+    db.requests.insert_many(docs)
+    config = Config()
+    frame, read = warm.watched(db, tmp_path, "test", RANGE, config)
+    assert read == warm.Read(0, 40)
+    assert frame["started"].sum() == 40 and frame["billable"].sum() == 0  # none closed yet
+    assert warm.watched(db, tmp_path, "test", RANGE, config)[1] == warm.Read(40, 0)
+    db.requests.update_one(  # a late close: billable days after it started
+        {"createdAt": docs[5]["createdAt"]}, {"$set": {"status": 1000, "updatedAt": datetime.now()}}
+    )
+    frame, read = warm.watched(db, tmp_path, "test", RANGE, config)
+    assert read == warm.Read(39, 1) and frame["billable"].sum() == 1
+    db.requests.update_one({"createdAt": docs[7]["createdAt"]}, {"$set": {"status": 1000}})
+    checked, differs = warm.verify(db, tmp_path, "test", config)
+    assert checked == 40 and [(d.day, d.what) for d in differs] == [
+        (date(2026, 2, 27), "the watch's conversations")
+    ]
+    assert_frame_equal(
+        warm.watched(db, tmp_path, "test", RANGE, config)[0], query_watch(db, RANGE, config)
+    )
+
+
+def _fields(node: Any, in_match: bool = False) -> set[str]:
+    """The document fields a stage reads: "$field" paths, and a `$match`'s keys."""
+    if isinstance(node, dict):
+        found = set()
+        for key, value in node.items():
+            if in_match and not key.startswith("$"):
+                found.add(key)
+            found |= _fields(value, in_match and key.startswith("$"))
+        return found
+    if isinstance(node, list):
+        return set().union(*(_fields(v, in_match) for v in node))
+    if isinstance(node, str) and node.startswith("$") and not node.startswith("$$"):
+        return {node[1:].split(".")[0]}
+    return set()
+
+
+def test_the_count_per_day_reads_created_at_alone() -> None:
+    """MongoDB answers it from `{createdAt: 1}` without fetching a document only when the
+    pass reads no other field and its `$match` has no `$type: "array"` (which no index
+    answers). The `$group`'s own field paths count, the `$match`'s keys too."""
+    match, group = counts_pipeline(RANGE, Config())
+    assert _fields(match["$match"], in_match=True) == {"createdAt"}
+    assert _fields(group["$group"]["_id"]) == {"createdAt"}
+    assert _fields(group["$group"]["n"]) == set()
+    assert "array" not in str(match)
 
 
 def test_without_updated_at_the_settle_window_is_read_again_and_said(

@@ -3,7 +3,7 @@ small passes the local store (`warm`) checks its days with.
 
 - `day_counts`: documents started per local day. A deletion, or a write that skips
   `updatedAt`, changes its day's count. With `{createdAt: 1}` MongoDB answers it from the
-  index without fetching a document.
+  index without fetching a document (`counts_pipeline`).
 - `edited_days`: the days of documents updated since a time. Tiledesk's requests carry
   mongoose's `updatedAt` (and an `{updatedAt: -1}` index): closes, which make a conversation
   billable days after it started, and edits of old documents.
@@ -24,9 +24,13 @@ from usage_lib.core.periods import DateRange
 
 
 def counts_pipeline(rng: DateRange, config: Config) -> list[dict[str, Any]]:
-    day = local_day("$createdAt", "day", rng.timezone)
+    """Read from the `{createdAt: 1}` index alone: the `$match` and the `$group` need no other
+    field, and a `createdAt` that is not a date (an array matched element-wise) is set apart
+    under a null day by a `$cond`, which the index's keys answer, not by the `$match`."""
+    is_date = {"$eq": [{"$type": "$createdAt"}, "date"]}
+    day = {"$cond": [is_date, local_day("$createdAt", "day", rng.timezone), None]}
     return [
-        {"$match": rule.window_match(rng, config.profile)},
+        {"$match": rule.window_match(rng, config.profile, index_only=True)},
         {"$group": {"_id": day, "n": {"$sum": 1}}},
     ]
 
@@ -45,7 +49,7 @@ def day_counts(db: Database, rng: DateRange, config: Config) -> dict[date, int]:
     passed = counts_pipeline(rng, config)
     with translate_errors(db, what=f"the count of {rng.describe()} by day"):
         rows = aggregate(db, "counts", passed, config, label="Checking the stored days")
-        return {date.fromisoformat(r["_id"]): int(r["n"]) for r in rows}
+        return {date.fromisoformat(r["_id"]): int(r["n"]) for r in rows if r["_id"] is not None}
 
 
 def edited_days(db: Database, rng: DateRange, config: Config, since: datetime) -> dict[date, Any]:

@@ -1,6 +1,7 @@
 """The local store of days already read: for each local day, its cube rows and its distinct
-(tenant, agent, end user) triples, as the store's pass read them (`warm`), with the count of
-documents started that day and when it was read.
+(tenant, agent, end user) triples, as the store's pass read them (`warm`), or the daily
+watch's rows (what started, per tenant and agent), with the count of documents started that
+day and when it was read.
 
 One Parquet file per day, in a folder per key: the database and collection, the profile, the
 rule, the exclusions, the zone, the published forks and this code's version of the rule. Any
@@ -34,7 +35,6 @@ from usage_lib.core.cube import SCHEMA
 FORMAT = "1"  # of the files; another format is another key
 RULE_VERSION = "2026-12-05"  # of the rule's code: bump it when a pass counts differently
 USERS_SCHEMA = {"org_id": pl.String, "agent_id": pl.String, "day": pl.Date, "user": pl.String}
-_FILE_SCHEMA = {**SCHEMA, "user": pl.String}  # a cube row has no user; a users row no counts
 _STALE_TMP_S = 3600  # a temporary file this old was left by a killed run
 
 
@@ -55,7 +55,7 @@ class Day:
     read_at: datetime
     updated: bool
     with_users: bool
-    cube: pl.DataFrame  # cube.SCHEMA, this day's rows
+    cube: pl.DataFrame  # the store's schema (cube.SCHEMA, or the watch's), this day's rows
     users: pl.DataFrame  # USERS_SCHEMA, this day's distinct triples
 
 
@@ -88,12 +88,18 @@ def key_digest(key: dict[str, Any]) -> str:
 
 
 class DayStore:
-    """The days of one key, in `root`/<digest of the key>/."""
+    """The days of one key, in `root`/<digest of the key>/, each a frame of `schema` (the
+    cube's rows, or the daily watch's) and its users triples."""
 
-    def __init__(self, root: Path, key: dict[str, Any]) -> None:
+    def __init__(
+        self, root: Path, key: dict[str, Any], schema: dict[str, Any] | None = None
+    ) -> None:
         self.root = root
         self.key = {**key, "format": FORMAT, "rule_version": RULE_VERSION}
         self.folder = root / key_digest(self.key)
+        self.schema = SCHEMA if schema is None else schema
+        # a row of the schema has no user; a users row no counts
+        self._file_schema = {**self.schema, "user": pl.String}
 
     def _path(self, day: date) -> Path:
         return self.folder / f"{day.isoformat()}.parquet"
@@ -130,13 +136,13 @@ class DayStore:
         return found
 
     def load(self, days: Iterable[date]) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The cube rows and the users triples of `days` (all of them known)."""
+        """The rows and the users triples of `days` (all of them known)."""
         paths = [self._path(d) for d in days]
         if not paths:
-            return pl.DataFrame(schema=SCHEMA), pl.DataFrame(schema=USERS_SCHEMA)
-        rows = pl.read_parquet(paths, schema=_FILE_SCHEMA)
+            return pl.DataFrame(schema=self.schema), pl.DataFrame(schema=USERS_SCHEMA)
+        rows = pl.read_parquet(paths, schema=self._file_schema)
         is_user = pl.col("user").is_not_null()
-        cube = rows.filter(~is_user).select(list(SCHEMA))
+        cube = rows.filter(~is_user).select(list(self.schema))
         users = rows.filter(is_user).select(list(USERS_SCHEMA))
         return cube, users
 
@@ -146,7 +152,7 @@ class DayStore:
         for d in days:
             rows = pl.concat([d.cube, d.users], how="diagonal_relaxed")
             buffer = io.BytesIO()
-            rows.select(list(_FILE_SCHEMA)).cast(_FILE_SCHEMA).write_parquet(  # type: ignore[arg-type]
+            rows.select(list(self._file_schema)).cast(self._file_schema).write_parquet(  # type: ignore[arg-type]
                 buffer,
                 metadata={
                     "count": str(d.count),

@@ -168,6 +168,7 @@ PASSES = {
     "store": "the local store's pass: each day's cube rows and distinct users (warm.py)",
     "counts": "documents started per local day, to check the stored days (changes.py)",
     "edited": "the days of documents updated since a time (changes.py)",
+    "watched": "the local store's pass for the daily watch: what started, per day (warm.py)",
 }
 LOOKUPS = {
     "forks": "published bots and their roots, in faq_kbs (query.py)",

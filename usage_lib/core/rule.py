@@ -64,12 +64,19 @@ def match(
     return found
 
 
-def window_match(rng: DateRange, profile: Profile, tenant: str | None = None) -> dict[str, Any]:
+def window_match(
+    rng: DateRange, profile: Profile, tenant: str | None = None, index_only: bool = False
+) -> dict[str, Any]:
     """Every conversation started in `rng` (of `tenant`, a normalized id, when given), whatever
     the rule says of it: the `$match` of every pass. Only a date is in a range; an array of
-    dates is not (a query matches arrays element-wise, and no bucket can be cut from one)."""
+    dates is not (a query matches arrays element-wise, and no bucket can be cut from one).
+    With `index_only`, arrays are left for the pass to set apart: MongoDB cannot answer a
+    `$type: "array"` from an index, so the guard would fetch every document, where the
+    count per day (`changes`) is read from the `{createdAt: 1}` index alone."""
     start, end = rng.utc_bounds()
-    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end, "$not": {"$type": "array"}}}
+    found: dict[str, Any] = {"createdAt": {"$gte": start, "$lt": end}}
+    if not index_only:
+        found["createdAt"]["$not"] = {"$type": "array"}
     if tenant is not None:
         found.update(tenant_match(profile.tenant_field, tenant))
     return found

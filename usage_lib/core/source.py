@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 from pymongo.database import Database
 
 from usage_lib.core import warm
@@ -27,6 +28,7 @@ from usage_lib.core.metrics import (
 )
 from usage_lib.core.periods import DateRange, months_ending, parse_month, resolve_range
 from usage_lib.core.query import query_cube
+from usage_lib.core.watch import query_watch
 from usage_lib.paths import EXAMPLE_CONFIG
 
 # What the pack shows: end users per organization and month, no totals over the window.
@@ -68,6 +70,17 @@ def read_cube(
             agent,
         )
     return query_cube(source.db, rng, source.config, grain, org, reading, agent)
+
+
+def read_watch(
+    source: Source, rng: DateRange, fresh: DateRange | None = None
+) -> tuple[pl.DataFrame, warm.Read | None]:
+    """What started in `rng`, per tenant, agent and day (`watch.query_watch`), and what was
+    read: from the local store and the days that changed when the source has one (and every
+    day of `fresh` read again), else one pass over the range (no `Read`)."""
+    if source.cache is not None and source.key:
+        return warm.watched(source.db, source.cache, source.key, rng, source.config, fresh)
+    return query_watch(source.db, rng, source.config), None
 
 
 def settings(

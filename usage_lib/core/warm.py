@@ -22,7 +22,7 @@ exact as a pass over the whole range.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from usage_lib.core.changes import day_counts, edited_days
 from usage_lib.core.config import Config
 from usage_lib.core.cube import SCHEMA, UNASSIGNED, UNATTRIBUTED, USERS_SCHEMA, Cube, Grain
 from usage_lib.core.daystore import USERS_SCHEMA as DAY_USERS
-from usage_lib.core.daystore import Day, DayStore, sweep
+from usage_lib.core.daystore import Day, DayStore, Stored, sweep
 from usage_lib.core.db import aggregate, translate_errors
 from usage_lib.core.metrics import ALL, COUNT_ONLY, Reading, Users
 from usage_lib.core.periods import DateRange
@@ -44,6 +44,8 @@ from usage_lib.core.pipeline import pipeline
 from usage_lib.core.query import fork_roots, named_cube, to_frame
 from usage_lib.core.rows import AGENT, BUCKET, DAY, KIND, TENANT, UPDATED, USER, USERS_ROW
 from usage_lib.core.rule import lower
+from usage_lib.core.watch import SCHEMA as WATCH_SCHEMA
+from usage_lib.core.watch import named, watch_pipeline, watch_rows
 
 MARGIN = timedelta(hours=1)  # the clocks that write updatedAt may be this far from ours
 SETTLE_DAYS = 7  # without updatedAt: the last days read again every time
@@ -224,33 +226,33 @@ def _write(store: DayStore, days: Iterable[Day]) -> str:
     return ""
 
 
-def cube(
+@dataclass
+class _Plan:
+    """The days of a range to read from the database, and what the store knows of the rest."""
+
+    days: list[date]
+    known: dict[date, Stored]
+    counts: dict[date, int]
+    dirty: set[date]
+    notes: list[str]
+
+
+def _plan(
     db: Database,
-    root: Path,
-    source_key: str,
+    store: DayStore,
     rng: DateRange,
     config: Config,
-    grain: Grain = "day",
-    reading: Reading = COUNT_ONLY,
-    fresh: DateRange | None = None,
-    org: str | None = None,
-    agent: str | None = None,
-) -> Cube:
-    """The cube `query.query_cube(db, rng, config, grain, org, reading, agent)` makes, from
-    the store's days and the days that changed (and every day of `fresh`, read again). The
-    store holds every tenant: one tenant's or one agent's cube is cut from its days."""
-    if reading.users is not None and grain == "month" and reading.users.granularity != "month":
-        raise ValueError("a month-grain pass counts users per month only")
-    read_at = datetime.now(UTC).replace(microsecond=0)
-    stamp = read_at.replace(tzinfo=None)
-    forks = fork_roots(db, config)
-    store = DayStore(root, store_key(source_key, config, rng.timezone, forks))
+    read_at: datetime,
+    fresh: DateRange | None,
+    with_users: bool = False,
+) -> _Plan:
+    """Which days of `rng` changed since the store read them (module docstring)."""
     sweep(store.folder)
     days = _days(rng)
     known = store.known(days)
     counts = day_counts(db, rng, config)
     dirty = {d for d in days if d not in known or known[d].count != counts.get(d, 0)}
-    if reading.users is not None:  # days kept without their end users are read again
+    if with_users:  # days kept without their end users are read again
         dirty |= {d for d in days if d in known and not known[d].users}
     if fresh is not None:
         dirty |= {d for d in _days(fresh) if rng.start <= d <= rng.end}
@@ -272,15 +274,40 @@ def cube(
                 f"no conversation read carries updatedAt, so the last {SETTLE_DAYS} days were "
                 "read again (usage-report cache verify finds older edits)"
             )
+    return _Plan(days, known, counts, dirty, notes)
+
+
+def cube(
+    db: Database,
+    root: Path,
+    source_key: str,
+    rng: DateRange,
+    config: Config,
+    grain: Grain = "day",
+    reading: Reading = COUNT_ONLY,
+    fresh: DateRange | None = None,
+    org: str | None = None,
+    agent: str | None = None,
+) -> Cube:
+    """The cube `query.query_cube(db, rng, config, grain, org, reading, agent)` makes, from
+    the store's days and the days that changed (and every day of `fresh`, read again). The
+    store holds every tenant: one tenant's or one agent's cube is cut from its days."""
+    if reading.users is not None and grain == "month" and reading.users.granularity != "month":
+        raise ValueError("a month-grain pass counts users per month only")
+    read_at = datetime.now(UTC).replace(microsecond=0)
+    stamp = read_at.replace(tzinfo=None)
+    forks = fork_roots(db, config)
+    store = DayStore(root, store_key(source_key, config, rng.timezone, forks))
+    plan = _plan(db, store, rng, config, read_at, fresh, reading.users is not None)
+    known, dirty = plan.known, plan.dirty
     # read users when asked, or when a day read again had them (a day is never kept with less)
     with_users = reading.users is not None or any(known[d].users for d in dirty if d in known)
     read: list[Day] = []
     for span in _spans(sorted(dirty), rng.timezone):
-        read += read_days(db, span, config, forks, counts, stamp, with_users)
-    if read:
-        notes.append(_write(store, read))
+        read += read_days(db, span, config, forks, plan.counts, stamp, with_users)
+    notes = [*plan.notes, _write(store, read) if read else ""]
     fresh_days = {d.day for d in read}
-    kept = [d for d in days if d not in fresh_days]
+    kept = [d for d in plan.days if d not in fresh_days]
     frame, triples = store.load(kept)
     mine = [d for d in read if rng.start <= d.day <= rng.end]
     frame = pl.concat([frame, *(d.cube for d in mine)]).cast(SCHEMA)  # type: ignore[arg-type]
@@ -294,6 +321,77 @@ def cube(
     frame = _cut(frame, rng, grain, reading, config)
     made = named_cube(db, frame, users, rng, config, grain, reading, stamp)
     return replace(made, read=Read(len(kept), len(mine), "; ".join(n for n in notes if n)))
+
+
+# -- the daily watch's days: what started, per tenant and agent ----------------------------------
+
+
+def watch_store(
+    root: Path, source_key: str, config: Config, timezone: str, forks: Mapping[str, str]
+) -> DayStore:
+    """The watch's days: a key of their own beside the cube's."""
+    key = {**store_key(source_key, config, timezone, forks), "pass": "watch"}
+    return DayStore(root, key, WATCH_SCHEMA)
+
+
+def read_watch_days(
+    db: Database,
+    span: DateRange,
+    config: Config,
+    forks: Mapping[str, str],
+    counts: Mapping[date, int],
+    read_at: datetime,
+) -> list[Day]:
+    """Every day of `span` as the watch's store keeps it, from one pass."""
+    passed = watch_pipeline(span, config, dict(forks), sets=True)
+    rows = []
+    with translate_errors(db, what=f"the watch's pass over {span.describe()}"):
+        label = f"Reading what started, {span.describe()}"
+        for row in aggregate(db, "watched", passed, config, label=label):
+            rows.append(row)
+    frame = watch_rows(rows, config)
+    updated = {date.fromisoformat(r["_id"][DAY]) for r in rows if r.get(UPDATED)}
+    no_users = pl.DataFrame(schema=DAY_USERS)
+    return [
+        Day(
+            day,
+            counts.get(day, 0),
+            read_at,
+            day in updated,
+            False,
+            frame.filter(pl.col("day") == day),
+            no_users,
+        )
+        for day in _days(span)
+    ]
+
+
+def watched(
+    db: Database,
+    root: Path,
+    source_key: str,
+    rng: DateRange,
+    config: Config,
+    fresh: DateRange | None = None,
+) -> tuple[pl.DataFrame, Read]:
+    """What `watch.query_watch(db, rng, config)` returns, from the store's days and the days
+    that changed (and every day of `fresh`, read again), and what was read."""
+    read_at = datetime.now(UTC).replace(microsecond=0)
+    stamp = read_at.replace(tzinfo=None)
+    forks = fork_roots(db, config)
+    store = watch_store(root, source_key, config, rng.timezone, forks)
+    plan = _plan(db, store, rng, config, read_at, fresh)
+    read: list[Day] = []
+    for span in _spans(sorted(plan.dirty), rng.timezone):
+        read += read_watch_days(db, span, config, forks, plan.counts, stamp)
+    notes = [*plan.notes, _write(store, read) if read else ""]
+    fresh_days = {d.day for d in read}
+    kept = [d for d in plan.days if d not in fresh_days]
+    frame, _ = store.load(kept)
+    mine = [d.cube for d in read if rng.start <= d.day <= rng.end]
+    frame = pl.concat([frame, *mine]).cast(WATCH_SCHEMA)  # type: ignore[arg-type]
+    said = Read(len(kept), len(mine), "; ".join(n for n in notes if n))
+    return named(db, frame, config), said
 
 
 @dataclass(frozen=True)
@@ -310,11 +408,38 @@ def verify(
     start: date | None = None,
     end: date | None = None,
 ) -> tuple[int, list[Differs]]:
-    """Recount every stored day (from `start`, to `end`) of this source and config from the
-    database and compare: (days checked, the days that differ, each replaced by what was
-    read)."""
+    """Recount every stored day (from `start`, to `end`) of this source and config, the
+    cube's and the daily watch's, from the database and compare: (days checked, the days
+    that differ, each replaced by what was read)."""
     forks = fork_roots(db, config)
-    store = DayStore(root, store_key(source_key, config, config.timezone, forks))
+    tz = config.timezone
+
+    def cube_days(part: DateRange, counts: dict[date, int], at: datetime, users: bool) -> list[Day]:
+        return read_days(db, part, config, forks, counts, at, users)
+
+    def watch_days(part: DateRange, counts: dict[date, int], at: datetime, _: bool) -> list[Day]:
+        return read_watch_days(db, part, config, forks, counts, at)
+
+    stores = (
+        (DayStore(root, store_key(source_key, config, tz, forks)), cube_days, ""),
+        (watch_store(root, source_key, config, tz, forks), watch_days, "the watch's "),
+    )
+    checked, differs = 0, list[Differs]()
+    for store, read, of in stores:
+        n, found = _verify(db, store, config, start, end, read, of)
+        checked, differs = checked + n, differs + found
+    return checked, sorted(differs, key=lambda d: d.day)
+
+
+def _verify(
+    db: Database,
+    store: DayStore,
+    config: Config,
+    start: date | None,
+    end: date | None,
+    read: Callable[[DateRange, dict[date, int], datetime, bool], list[Day]],
+    of: str,
+) -> tuple[int, list[Differs]]:
     stored = [d for d in store.stored() if (start or d) <= d <= (end or d)]
     known = store.known(stored)
     stamp = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
@@ -323,15 +448,15 @@ def verify(
         counts = day_counts(db, part, config)
         replaced = []
         with_users = any(known[d].users for d in _days(part) if d in known)
-        for day in read_days(db, part, config, forks, counts, stamp, with_users):
+        for day in read(part, counts, stamp, with_users):
             if day.day not in known:
                 continue
-            stored_cube, stored_users = store.load([day.day])
+            stored_rows, stored_users = store.load([day.day])
             what = []
             if known[day.day].count != day.count:
                 what.append(f"count {known[day.day].count:,} stored, {day.count:,} now")
-            if not _same(stored_cube, day.cube, ["org_id", "agent_id"]):
-                what.append("conversations")
+            if not _same(stored_rows, day.cube, ["org_id", "agent_id"]):
+                what.append(f"{of}conversations")
             users = known[day.day].users  # kept with its end users: they are compared too
             if users and not _same(stored_users, day.users, ["org_id", "agent_id", "user"]):
                 what.append("end users")

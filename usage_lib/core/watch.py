@@ -9,6 +9,7 @@ the `$match` into a per-row sum: one aggregation, bounded the same way, streamed
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -41,39 +42,52 @@ def started(config: Config) -> Config:
 
 
 def watch_pipeline(
-    rng: DateRange, config: Config, forks: dict[str, str] | None = None
+    rng: DateRange, config: Config, forks: dict[str, str] | None = None, sets: bool = False
 ) -> list[dict[str, Any]]:
-    return pipeline(rng, started(config), "day", forks=forks, counted=config.rule)
+    """The watch's pass (with `sets`: and whether each row's conversations carry
+    `updatedAt`, as the local store's days must know)."""
+    return pipeline(rng, started(config), "day", forks=forks, counted=config.rule, sets=sets)
+
+
+def watch_rows(rows: Iterable[Mapping[str, Any]], config: Config) -> pl.DataFrame:
+    """The watch's pass's rows as SCHEMA, one per tenant, agent and day; excluded tenants
+    left out."""
+    records: list[tuple[str, str, date, int, int, int]] = []
+    for row in rows:
+        key = row["_id"]
+        if key[TENANT] in config.excluded_ids:
+            continue
+        test = key[TEST] is True
+        n, counted = int(row[COUNT]), int(row[COUNTED])
+        billable = counted if rule.left_out(config, key[TENANT], test) is None else 0
+        records.append(
+            (
+                key[TENANT] or UNASSIGNED,
+                key[AGENT] or UNATTRIBUTED,
+                date.fromisoformat(key[DAY]),
+                0 if test else n,
+                n if test else 0,
+                billable,
+            )
+        )
+    frame = pl.DataFrame(records, schema=SCHEMA, orient="row")
+    return frame.group_by("org_id", "agent_id", "day").agg(
+        pl.col("started", "test", "billable").sum()
+    )
+
+
+def named(db: Database, frame: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """The watch's rows with the names of their tenants and agents, in order."""
+    return lookup_names(db, frame, config.profile).sort("org_id", "agent_id", "day")
 
 
 def query_watch(db: Database, rng: DateRange, config: Config) -> pl.DataFrame:
     """Per tenant, agent and local day of `rng`: conversations started (tests apart) and the
-    billable ones, with names; excluded tenants left out."""
+    billable ones, with names; excluded tenants left out. One pass over `rng` (the local
+    store's days: `warm.watch`)."""
     forks = fork_roots(db, config)
-    records: list[tuple[str, str, date, int, int, int]] = []
     with translate_errors(db, what=f"the watch's pass over {rng.describe()}"):
         stages = watch_pipeline(rng, config, forks)
         label = f"Reading what started, {rng.describe()}"
-        cursor = aggregate(db, "watch", stages, config, label=label)
-        for row in cursor:
-            key = row["_id"]
-            if key[TENANT] in config.excluded_ids:
-                continue
-            test = key[TEST] is True
-            n, counted = int(row[COUNT]), int(row[COUNTED])
-            billable = counted if rule.left_out(config, key[TENANT], test) is None else 0
-            records.append(
-                (
-                    key[TENANT] or UNASSIGNED,
-                    key[AGENT] or UNATTRIBUTED,
-                    date.fromisoformat(key[DAY]),
-                    0 if test else n,
-                    n if test else 0,
-                    billable,
-                )
-            )
-    frame = pl.DataFrame(records, schema=SCHEMA, orient="row")
-    frame = frame.group_by("org_id", "agent_id", "day").agg(
-        pl.col("started", "test", "billable").sum()
-    )
-    return lookup_names(db, frame, config.profile).sort("org_id", "agent_id", "day")
+        frame = watch_rows(aggregate(db, "watch", stages, config, label=label), config)
+    return named(db, frame, config)

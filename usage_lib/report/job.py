@@ -28,6 +28,7 @@ from usage_lib import __version__
 from usage_lib.core.cube import Cube
 from usage_lib.core.explain import explain
 from usage_lib.core.source import Source, month_cube, month_window
+from usage_lib.core.warm import Read
 from usage_lib.errors import NotebookFailed, ReconcileError, ReportError
 from usage_lib.execute import Page, run_notebooks
 from usage_lib.figures.checks import Finding, reconciled
@@ -119,6 +120,12 @@ class _Passes:
         )
 
 
+def _read(data: Read | None, watch: Read | None) -> dict[str, Any]:
+    """The manifest's "read": the data's days, and the watch's under "watch"."""
+    said = {} if data is None else data.to_json()
+    return said | ({} if watch is None else {"watch": watch.to_json()})
+
+
 def make_pack(
     source: Source,
     month: str,
@@ -149,8 +156,9 @@ def make_pack(
             compared = _compare(source, cube, out, staging)
             warnings.extend(compared.warnings)
             with passes.timed("watch") as lap:
-                alerts = month_watch(source, month)  # a second pass: what started, by day
-            log(f"Watched the month's days: {alerts.height} alerts in {lap.seconds:.1f} s")
+                alerts, watch_read = month_watch(source, month)  # what started, by day
+            read = "" if watch_read is None else f" ({watch_read.describe()})"
+            log(f"Watched the month's days: {alerts.height} alerts in {lap.seconds:.1f} s{read}")
             with passes.timed("steps"):
                 steps = explain(source.db, month_window(source.config, month, 1), source.config)
                 write_atomic(staging / "steps.json", dumps(steps.to_json()).encode())
@@ -184,7 +192,7 @@ def make_pack(
                 pages=tuple(p.html for p in pages),
                 tables=tuple(tables),
                 compared=compared.figures(),
-                read={} if cube.read is None else cube.read.to_json(),
+                read=_read(cube.read, watch_read),
             )
             with passes.timed("pdf") as lap:
                 made_pdf = _pdf(

@@ -35,6 +35,7 @@ from usage_lib.core.query import fork_roots
 from usage_lib.core.rows import CUSTOMER, STEP
 from usage_lib.core.source import Source, month_cube
 from usage_lib.core.tables import platform_table
+from usage_lib.core.warm import Read
 from usage_lib.paths import write_atomic
 from usage_lib.present.formats import safe
 from usage_lib.present.statement import statement_html
@@ -60,6 +61,7 @@ class Statement:
     conversations: int  # the month's billable conversations (the pack's number)
     rows: int  # conversation rows written
     pdf_note: str = ""  # why there is no statement.pdf beside statement.html; "" when there is
+    read: Read | None = None  # the history's days from the local store and read (`warm`)
 
 
 class _Writer:
@@ -144,7 +146,7 @@ def write_statements(
                 manifest["pdf_note"] = note
             store.write_manifest(staged, manifest)
             final = store.publish(staged, out, month, out / month / "customers" / staged.name)
-            made.append(Statement(o, name, final, history[month], rows[o], note))
+            made.append(Statement(o, name, final, history[month], rows[o], note, cube.read))
     return made
 
 

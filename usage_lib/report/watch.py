@@ -16,8 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-from usage_lib.core.source import Source
-from usage_lib.core.watch import query_watch
+from usage_lib.core.periods import DateRange
+from usage_lib.core.source import Source, read_watch
+from usage_lib.core.warm import Read
 from usage_lib.figures.watch import (
     Alerts,
     MonthSoFar,
@@ -40,6 +41,7 @@ class Watched:
     alerts: Alerts
     month: MonthSoFar
     test_word: str
+    read: Read | None = None  # what the local store served and what was read (`warm`)
 
     def subject(self) -> str:
         n = self.alerts.frame.height
@@ -59,27 +61,33 @@ class Watched:
 
 
 def watch(source: Source, as_of: date) -> Watched:
-    """Read the baseline weeks and the watched days in one pass, then judge them."""
+    """Read the baseline weeks and the watched days (from the local store, the days that
+    changed), then judge them."""
     config = source.config
     settings = config.watch
     w = Watch(as_of, settings.days, settings.weeks, settings.min_daily)
-    started = query_watch(source.db, w.range(config.timezone), config)
+    started, read = read_watch(source, w.range(config.timezone))
     return Watched(
-        detect(started, w, config.profile.tenant), month_so_far(started, w), config.test_word
+        detect(started, w, config.profile.tenant),
+        month_so_far(started, w),
+        config.test_word,
+        read,
     )
 
 
-def month_watch(source: Source, month: str) -> pl.DataFrame:
-    """The tenants that went silent or dropped during `month` (YYYY-MM), for the pack: a pass
-    of its own, since it reads what started, day by day, where the pack's reads what is
-    billable, month by month."""
+def month_watch(source: Source, month: str) -> tuple[pl.DataFrame, Read | None]:
+    """The tenants that went silent or dropped during `month` (YYYY-MM), for the pack, and
+    what was read: a pass of its own, since it reads what started, day by day, where the
+    pack's reads what is billable, month by month. From the local store, the month itself is
+    read again whole, as the pack's numbers are."""
     config = source.config
     year, number = (int(part) for part in month.split("-"))
     settings = config.watch
     rng = month_range(year, number, settings.days, settings.weeks, config.timezone)
-    started = query_watch(source.db, rng, config)
+    fresh = DateRange(date(year, number, 1), rng.end, config.timezone)
+    started, read = read_watch(source, rng, fresh)
     w = Watch(rng.end, settings.days, settings.weeks, settings.min_daily)
-    return month_alerts(started, year, number, w, config.profile.tenant)
+    return month_alerts(started, year, number, w, config.profile.tenant), read
 
 
 def folder(out: Path, as_of: date) -> Path:
