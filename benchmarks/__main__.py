@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         source = out.name if out is not None else "this run (no --out)"
         if out is not None and out.is_relative_to(tables.ROOT):
             source = str(out.relative_to(tables.ROOT))
-        tables.write(page, records, source)
+        tables.write(page, records, source, tables.README if page == tables.PAGE else None)
         print(f"Wrote {page}")
     return 0
 

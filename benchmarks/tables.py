@@ -19,6 +19,10 @@ from typing import Any
 from benchmarks.bench import ROOT, explore_table, startup_line, table, warm_table
 
 PAGE = ROOT / "docs" / "benchmark-figures.md"
+README = ROOT / "README.md"  # its block of warm figures, between these two lines
+BEGIN = "<!-- warm figures: written by the benchmark (benchmarks/tables.py); do not edit -->"
+END = "<!-- end of the warm figures -->"
+TARGETS = {"explore": 0.2, "alerts": 0.2, "pack": 1 / 3}  # warm at most this much of cold
 TITLE = "# Benchmark figures"
 REGENERATE = "python -m benchmarks --tables-only reports/bench.json"
 HEAD = f"""{TITLE}
@@ -142,8 +146,53 @@ def render(records: list[dict[str, Any]] | None, source: str = "reports/bench.js
     return "\n".join(parts).rstrip() + "\n"
 
 
-def write(page: Path, records: list[dict[str, Any]] | None, source: str) -> Path:
+def warm_summary(records: list[dict[str, Any]] | None) -> str:
+    """The README's few lines of warm figures: per size, each case's warm run (nothing
+    changed) and its run after a new day, as a share of the cold run, against the target."""
+    warm = [r for r in records or () if r.get("method") == "warm" and r.get("vs_cold") is not None]
+    if not warm:
+        return "No benchmark has been run on this checkout: `make bench` writes its figures here."
+    run = next((r["run"] for r in records or () if isinstance(r.get("run"), dict)), None)
+    when = f" on {_when(run)}" if run else ""
+    cases = list(dict.fromkeys(r["case"] for r in warm))
+    head = " | ".join(f"{c} (target {TARGETS[c]:.2f}x)" if c in TARGETS else c for c in cases)
+    lines = [
+        f"Warm runs against cold ones, measured{when} on SecantusDB "
+        "([all figures](docs/benchmark-figures.md)): nothing changed / a new day.",
+        "",
+        f"| size | {head} |",
+        "|---|" + "---|" * len(cases),
+    ]
+    by = {(_size(r), r["case"], r["step"]): r["vs_cold"] for r in warm}
+    for size in dict.fromkeys(_size(r) for r in warm):
+        cells = [
+            f"{by.get((size, c, 'warm'), 0):.2f}x / {by.get((size, c, 'new day'), 0):.2f}x"
+            for c in cases
+        ]
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _size(r: dict[str, Any]) -> str:
+    return f"wide {r['size']:,} tenants" if r.get("shape") == "wide" else f"{r['size']:,}"
+
+
+def with_block(text: str, block: str) -> str:
+    """`text` (the README) with its warm figures' block replaced by `block`."""
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"the README has no block of warm figures ({BEGIN} ... {END})")
+    head, rest = text.split(BEGIN, 1)
+    return f"{head}{BEGIN}\n{block}\n{END}{rest.split(END, 1)[1]}"
+
+
+def write(
+    page: Path, records: list[dict[str, Any]] | None, source: str, readme: Path | None = None
+) -> Path:
+    """The page; with `readme`, its block of warm figures too."""
     page.write_text(render(records, source), encoding="utf-8")
+    if readme is not None:
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(with_block(text, warm_summary(records)), encoding="utf-8")
     return page
 
 
@@ -159,4 +208,4 @@ def from_json(path: Path, page: Path = PAGE) -> Path:
         shown = str(path.resolve().relative_to(ROOT))
     except ValueError:
         shown = path.name
-    return write(page, records, shown)
+    return write(page, records, shown, README if page == PAGE else None)

@@ -101,3 +101,39 @@ def test_tables_only_writes_the_page_from_a_json(tmp_path: Path) -> None:
         cwd=ROOT,
     )  # fmt: skip
     assert bad.returncode == 2 and "--tables-only" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def warm_record(case: str, step: str, vs_cold: float, size: int = 150_000) -> dict[str, Any]:
+    return {"shape": "deep", "size": size, "method": "warm", "case": case, "step": step,
+            "wall_s": 1.0, "vs_cold": vs_cold, "days_cached": 1, "days_read": 0}  # fmt: skip
+
+
+def test_the_readme_block_says_each_warm_figure_against_its_target() -> None:
+    records = [
+        {**STARTUP[0]},
+        *(
+            warm_record(case, step, vs, size)
+            for size in (150_000, 500_000)
+            for case, step, vs in (
+                ("explore", "warm", 0.31), ("explore", "new day", 0.42),
+                ("alerts", "warm", 0.18), ("alerts", "new day", 0.25),
+                ("pack", "warm", 0.5), ("pack", "new day", 0.55),
+            )
+        ),
+    ]  # fmt: skip
+    block = tables.warm_summary(records)
+    assert "measured on 1 Dec 2026 at 09:30 UTC" in block
+    assert (
+        "| size | explore (target 0.20x) | alerts (target 0.20x) | pack (target 0.33x) |" in block
+    )
+    assert "| 500,000 | 0.31x / 0.42x | 0.18x / 0.25x | 0.50x / 0.55x |" in block
+    readme = f"intro\n{tables.BEGIN}\nold figures\n{tables.END}\nmap\n"
+    assert (
+        tables.with_block(readme, block) == f"intro\n{tables.BEGIN}\n{block}\n{tables.END}\nmap\n"
+    )
+    assert "No benchmark has been run" in tables.warm_summary(SAMPLE)
+
+
+def test_the_readme_carries_the_block_the_benchmark_writes() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert tables.with_block(text, "x").count(tables.BEGIN) == 1
