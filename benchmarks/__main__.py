@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="measure one-query-per-table in full up to this size; estimate it above",
     )
+    parser.add_argument(
+        "--only",
+        choices=("warm",),
+        help="warm: measure only warm runs against cold ones (benchmarks/warm.py) at each size",
+    )
     parser.add_argument("--out", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument(
         "--tables",
@@ -96,11 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).absolute() if args.out else None
     if out is not None and not out.parent.is_dir():
         fail(f"--out: folder {out.parent} does not exist")
-    if page is None and (sizes, wide, args.repeat) == (DEFAULT_SIZES, DEFAULT_WIDE, 3):
+    full = (sizes, wide, args.repeat, args.only) == (DEFAULT_SIZES, DEFAULT_WIDE, 3, None)
+    if page is None and full:
         page = tables.PAGE  # the full benchmark: its figures are the docs'
     started = time.perf_counter()
     records = run_bench(
-        sizes, args.repeat, args.per_table_up_to, log=lambda s: print(s, flush=True), wide=wide
+        sizes,
+        args.repeat,
+        args.per_table_up_to,
+        log=lambda s: print(s, flush=True),
+        wide=wide,
+        warm_only=args.only == "warm",
     )
     total_s = time.perf_counter() - started
     print(

@@ -419,8 +419,9 @@ def run_bench(
     per_table_up_to: int = 50_000,
     log: Callable[[str], None] = print,
     wide: tuple[int, ...] = DEFAULT_WIDE,
+    warm_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """Figures for every size and method, `repeat` runs each (per_table: one run, measured in
+    """Figures for every size and method (`warm_only`: warm against cold alone), `repeat` runs each (per_table: one run, measured in
     full up to `per_table_up_to` conversations, estimated above; see `_estimate_per_table`):
     the deep shape (the demo's 20-odd customers, `sizes` conversations), then the wide one
     (`wide` tenants, 2-3 agents and 40 conversations each over 13 months)."""
@@ -446,6 +447,12 @@ def run_bench(
                 f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
             tables: dict[str, Any] = {}
             case = {"shape": shape, "size": size, "documents": documents}
+            if warm_only:
+                log("  warm against cold only (--only warm):")
+                records += [
+                    {**case, "method": "warm", **f} for f in warm.measure(server.uri, repeat, log)
+                ]
+                continue
             for method in METHODS:
                 if method == "per_table" and conversations > per_table_up_to:
                     figures = _estimate_per_table(server.uri, tables["project"])

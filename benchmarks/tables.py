@@ -136,7 +136,9 @@ def render(records: list[dict[str, Any]] | None, source: str = "reports/bench.js
     if len(startup) == 2:
         parts += [startup_line(startup) + ".", ""]
     measured_records = [r for r in records if r.get("size")]
-    parts += ["## Every method at every size", "", table(records)]
+    methods = {r.get("method") for r in measured_records}
+    if methods - {"warm", "explore", "pack"}:  # not a run of warm runs alone (--only warm)
+        parts += ["## Every method at every size", "", table(records)]
     if any(r.get("method") == "explore" for r in measured_records):
         parts += ["## The explorer", "", explore_table(records)]
     if any(r.get("method") == "pack" for r in measured_records):

@@ -100,7 +100,7 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     assert [r["method"] for r in records] == methods * 2
     steps = ["cold", "first", "warm", "new day", "edit storm"]
     assert [(r["case"], r["step"]) for r in warm_runs] == [  # each size, each case, each step
-        (case, step) for case in ("explore", "table", "pack") for step in steps
+        (case, step) for case in ("explore", "table", "alerts", "pack") for step in steps
     ] * 2
     for r in warm_runs:  # every warm answer was checked equal to the cold one, or it raised
         if r["step"] == "warm":  # nothing changed: nothing read (the pack reads its month)
@@ -108,6 +108,8 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
         if r["step"] == "first":
             assert r["days_cached"] == 0, r
     assert "| 3,000 | table | new day |" in done.stdout
+    new_day = {r["case"]: r for r in warm_runs[:20] if r["step"] == "new day"}
+    assert new_day["alerts"]["days_read"] == 1  # the next morning's watch reads its new day
     records, wide = records[:7], records[7:]
     for r in records + wide:
         assert r["wall_s"] > 0 and r["peak_rss_mb"] > 0
