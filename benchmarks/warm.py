@@ -216,6 +216,7 @@ def _line(r: dict[str, Any]) -> str:
 def main() -> int:
     import argparse
 
+    from benchmarks.bench import WINDOW_SHARE
     from usage_lib.demo import data as demo_data
     from usage_lib.demo.server import EmbeddedMongo, load
 
@@ -227,7 +228,7 @@ def main() -> int:
     if args.tenants:
         data = demo_data.wide(MONTH, tenants=args.tenants, conversations=40 * args.tenants)
     else:
-        data = demo_data.generate(MONTH, size=round(args.size * 0.754))
+        data = demo_data.generate(MONTH, size=round(args.size * WINDOW_SHARE))
     with EmbeddedMongo(":memory:") as server:
         load(server.uri, data, journal=False)
         print(f"{len(data.requests):,} documents loaded")
