@@ -104,3 +104,18 @@ def test_an_agent_anywhere_is_matched_in_every_place_it_may_be() -> None:
     forms = found["$or"][0]["attributes.bot_id"]["$in"]
     assert all(isinstance(f, re.Pattern) and f.flags & re.IGNORECASE for f in forms)
     assert len(forms) == 2  # the bot and its published fork
+
+
+def test_the_match_comes_as_the_stages_an_index_bounds_then_the_rest() -> None:
+    """What an index bounds (the range, the tenant's points) is a stage of its own, the rest
+    follows: the same conditions, each in one of the two."""
+    rng = DateRange(date(2026, 1, 1), date(2026, 1, 31))
+    found = rule.match(rng, Config(), tenant=HEX)
+    tenant = Config().profile.tenant_field
+    first, rest = (stage["$match"] for stage in rule.match_stages(found))
+    assert set(first["createdAt"]) == {"$gte", "$lt"} and first[tenant] == found[tenant]
+    assert rest["createdAt"] == {"$not": {"$type": "array"}} and tenant not in rest
+    assert {**first, **rest}.keys() == found.keys()
+    for key in found:
+        parts = [part[key] for part in (first, rest) if key in part]
+        assert {op: v for part in parts for op, v in part.items()} == found[key]

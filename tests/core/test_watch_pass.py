@@ -108,8 +108,8 @@ def test_what_started_under_the_stock_profile(stock: Any) -> None:
 def test_the_pass_is_the_reports_pass_with_status_and_depth_summed() -> None:
     """The `$match` reads every status and depth; nothing else changes."""
     stages = watch_pipeline(DateRange(date(2026, 1, 1), date(2026, 1, 31)), CUSTOM)
-    match = stages[0]["$match"]
-    assert set(match) == {"createdAt"}
-    first = stages[1]["$group"]
+    bounds, dates = stages[0]["$match"], stages[1]["$match"]  # the range, then "not an array"
+    assert set(bounds) == set(dates) == {"createdAt"} and set(dates["createdAt"]) == {"$not"}
+    first = stages[2]["$group"]
     assert set(first) == {"_id", "n", "c"}
-    assert [next(iter(s)) for s in stages] == ["$match", "$group", "$project", "$group"]
+    assert [next(iter(s)) for s in stages] == ["$match", "$match", "$group", "$project", "$group"]

@@ -38,7 +38,9 @@ def counts_pipeline(rng: DateRange, config: Config) -> list[dict[str, Any]]:
 def edited_pipeline(rng: DateRange, config: Config, since: datetime) -> list[dict[str, Any]]:
     day = local_day("$createdAt", "day", rng.timezone)
     return [
-        {"$match": {**rule.window_match(rng, config.profile), "updatedAt": {"$gte": since}}},
+        *rule.match_stages(
+            {**rule.window_match(rng, config.profile), "updatedAt": {"$gte": since}}
+        ),
         {"$group": {"_id": day, "u": {"$max": "$updatedAt"}}},
     ]
 

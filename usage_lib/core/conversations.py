@@ -42,7 +42,7 @@ def conversations_pipeline(
         *(["participants"] if p.bot_prefix else []),
     ]
     return [
-        {"$match": rule.window_match(rng, p, tenant)},
+        *rule.match_stages(rule.window_match(rng, p, tenant)),
         {
             "$project": {
                 CUSTOMER: rule.tenant_expr(f"${p.tenant_field}"),

@@ -53,7 +53,7 @@ def steps_of(config: Config) -> tuple[str, ...]:
 def explain_pipeline(rng: DateRange, config: Config, tenant: str | None = None) -> list[Any]:
     step = rule.left_out_expr(config)
     return [
-        {"$match": rule.window_match(rng, config.profile, tenant)},
+        *rule.match_stages(rule.window_match(rng, config.profile, tenant)),
         {
             "$group": {
                 "_id": {

@@ -108,7 +108,7 @@ def pipeline(
     if users is not None:
         normalized[USER] = rule.user_expr(grouped(USER))
     stages: list[dict[str, Any]] = [
-        {"$match": rule.match(rng, config, tenant, scope)},
+        *rule.match_stages(rule.match(rng, config, tenant, scope)),
         {"$group": {"_id": key, **sums}},
         {"$project": normalized},
     ]

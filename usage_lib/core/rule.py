@@ -82,6 +82,35 @@ def window_match(
     return found
 
 
+_INDEXED = frozenset({"$eq", "$in", "$gt", "$gte", "$lt", "$lte"})  # what an index bound takes
+
+
+def match_stages(found: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`found` as `$match` stages: first the comparisons an index bounds (the range of
+    `createdAt`, the tenant's points), then the rest (`$not`, `$expr`, `$or`, `$type`...).
+
+    Same documents, same plan on MongoDB: it coalesces adjacent `$match` stages into one
+    before it plans the pipeline (the manual's "Aggregation Pipeline Optimization", $match +
+    $match coalescence). The embedded server (SecantusDB) uses an index only for a `$match`
+    it can answer whole, and scans the collection for any other: split, a pass over one day
+    reads that day, not the whole collection."""
+    first: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for key, condition in found.items():
+        if key.startswith("$"):
+            rest[key] = condition
+        elif isinstance(condition, Mapping) and all(op.startswith("$") for op in condition):
+            bounds = {op: v for op, v in condition.items() if op in _INDEXED}
+            others = {op: v for op, v in condition.items() if op not in _INDEXED}
+            if bounds:
+                first[key] = bounds
+            if others:
+                rest[key] = others
+        else:  # an equality
+            first[key] = condition
+    return [{"$match": part} for part in (first, rest) if part] or [{"$match": {}}]
+
+
 def _status_counted(rule: BillingRule) -> Expr:
     return {"$in": ["$status", list(rule.statuses or ())]}
 
