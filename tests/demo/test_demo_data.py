@@ -1,17 +1,28 @@
 """The demo dataset has the shape docs/domain.md describes (checked with the independent oracle)."""
 
-from datetime import date
+import hashlib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import bson
 import oracle
 from bson import ObjectId
 
 from usage_lib.connection import open_source
+from usage_lib.core.periods import add_months
 from usage_lib.core.source import load_cube, settings
 from usage_lib.core.tables import platform_table
 from usage_lib.demo.data import TEST_MODE_ORG, generate, stock
 from usage_lib.demo.server import load
+
+# The SHA-256 of the BSON documents that GENERATOR_VERSION 4 (commit 3855c53, before the
+# earlier months) made for Oct 2026: requests and tenants at size 20,000, the stock form at
+# 4,000. Computed once from that version (`git show 3855c53:usage_lib/demo/data.py`).
+V4_REQUESTS = "674b6ddb0c496d64cc3afdc7c2c981a2791493f699f4b1478b6761b58ccc8f78"  # 24,645
+V4_TENANTS = "ae0cc17d96902d7e7c37e5482b6a8ee0803748a395b5b791216fb9ee4ee66ebe"
+V4_STOCK = "682a6f40323b3cdf3287c1e847e6d8773125b67bfc9ed0c8e0f0c990c6e0f9ea"  # 4,935 requests
+V4_FROM = datetime(2026, 4, 1)  # version 4's first month: the one before the report's window
 
 
 def test_demo_shape() -> None:
@@ -98,3 +109,54 @@ def test_stock_demo_has_stock_tiledesks_shape_and_traps(mongo: Any, tmp_path: Pa
     }
     assert got == expected and set(table["type"]) == {"project"}
     assert platform_table(cube, "month", "depth_avg")["total"].null_count() == table.height
+
+
+def _digest(docs: list[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for doc in docs:
+        h.update(bson.encode(doc))
+    return h.hexdigest()
+
+
+def test_the_earlier_months_leave_the_later_ones_as_they_were() -> None:
+    """Version 5 added months before version 4's first: every document of the later months
+    (their order, ids, end users and draws) is the one version 4 made, in both forms, so the
+    pack's numbers for the report's window stay as they were."""
+    data = generate((2026, 10), size=20_000)
+    assert data.earlier_until == V4_FROM
+    later = [d for d in data.requests if d["createdAt"] >= V4_FROM]
+    assert len(later) == 24_645 and _digest(later) == V4_REQUESTS
+    assert _digest(data.organizations + data.faq_kbs) == V4_TENANTS
+    assert len(data.requests) - len(later) < 0.35 * len(later)  # the history stays moderate
+
+    shaped = stock(generate((2026, 10), size=4_000))
+    later = [d for d in shaped.requests if d["createdAt"] >= V4_FROM]
+    assert len(later) == 4_935 and _digest(later + shaped.faq_kbs) == V4_STOCK
+
+
+def test_every_month_of_the_explorers_window_has_data() -> None:
+    """The explorer opens on `explore_months` full months and the current one (today is
+    Nov 20 in the notebooks' world): each holds customers' billable conversations, fewer
+    and from fewer customers going back (an adoption story), and nothing is older."""
+    data = generate((2026, 10), size=20_000)
+    today = date(2026, 11, 20)
+    explore = settings(demo=True).explore_months
+    first = date(*add_months(today.year, today.month, -explore), 1)
+    excluded = {e["id"] for e in data.exclusions}
+    counts = oracle.counts(data.requests, first, today, "UTC", "month", excluded)
+    counts.pop("unassigned", None)  # the requests with no organization: every month
+    keys = [
+        "{:04d}-{:02d}".format(*add_months(first.year, first.month, i)) for i in range(explore + 1)
+    ]
+    total = {k: sum(months.get(k, 0) for months in counts.values()) for k in keys}
+    tenants = {k: sum(1 for months in counts.values() if months.get(k)) for k in keys}
+    assert all(total[k] > 0 for k in keys), total
+    earlier = keys[: explore - 6]  # up to the month before the report's window
+    assert all(total[a] < total[b] for a, b in zip(earlier, earlier[1:], strict=False)), total
+    assert all(tenants[a] <= tenants[b] for a, b in zip(earlier, earlier[1:], strict=False))
+    assert tenants[keys[0]] < tenants[earlier[-1]] < tenants[keys[-2]], tenants
+    assert min(d["createdAt"] for d in data.requests) >= datetime(first.year, first.month, 1)
+
+    old = [d for d in data.requests if d["createdAt"] < V4_FROM]  # older data's traits
+    assert any(isinstance(d.get("id_organization"), str) for d in old)
+    assert any(d.get("attributes") == {} and d.get("participantsBots") for d in old)

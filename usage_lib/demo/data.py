@@ -1,14 +1,18 @@
 """A seeded, realistic synthetic Tiledesk dataset for the demo database and the tests.
 
-Shape (see docs/domain.md): ~140k requests over 6 months, 20 customer
-organizations plus internal/demo ones, monthly billable totals growing from
-~4.7k to ~12k, one customer spiking in one month, customers starting
+Shape (see docs/domain.md): ~140k requests in the report's 6-month window (~225k in all),
+20 customer organizations plus internal/demo ones, monthly billable totals growing from
+~4.7k to ~12k in the window, one customer spiking in one month, customers starting
 mid-period, a misconfigured widget (a month all test mode), hand-offs to
 humans that empty `participantsBots`, deleted bots, string organization ids in
 older data and requests with no organization; for the daily watch, a customer whose widget
 breaks on the 27th of the last month and one with a 3-day campaign early in the month after.
-The data covers the 6 months ending with `last_month`, plus the month before and the first
-20 days of the month after.
+The data covers the 13 full months ending with `last_month` (the explorer's window) and the
+first 20 days of the month after. The 7 months before the report's window tell how the
+platform got there: 9 customers and ~1.7k billable conversations in the first month, 17 and
+~4k in the month before the window (customers join one by one, volumes grow, one customer
+slowly declines). The earliest 6 (version 5) are drawn from generators of their own: the 8
+later months are the same documents as in version 4.
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ from bson import ObjectId
 
 from usage_lib.core.periods import add_months
 
-GENERATOR_VERSION = 4  # 2: returning end users, a skewed depth; 3: a silence and a spike;
-# 4: Tiledesk's {updatedAt: -1} index (the local store's edits)
+GENERATOR_VERSION = 5  # 2: returning end users, a skewed depth; 3: a silence and a spike;
+# 4: Tiledesk's {updatedAt: -1} index (the local store's edits); 5: 6 earlier months (from
+# FIRST_MONTH), so that the explorer's 13-month window holds data; the later months unchanged
 NOMINAL_SIZE = 148_000  # requests in the 6-month window that the profiles produce at scale 1
 DEFAULT_SIZE = 140_000  # requests in the 6-month window of the demo database
+FIRST_MONTH = -7  # months FIRST_MONTH..6 relative to the window's first (0): 13 full months
+# ending with the last one (5) and the current one (6); version 4 began at -1
 
 
 @dataclass(frozen=True)
 class OrgProfile:
     name: str
-    monthly: tuple[int, ...]  # billable conversations for months -1..6 (window is 0..5)
+    monthly: tuple[int, ...]  # billable conversations for months -7..6 (window is 0..5)
     bots: tuple[str, ...]
     human_share: float = 0.04  # conversations with no bot at all
     handoff_share: float = 0.1  # bot conversations handed to a human (participantsBots emptied)
@@ -39,8 +46,11 @@ class OrgProfile:
 
 
 def _ramp(a: int, b: int) -> tuple[int, ...]:
-    return tuple(round(a + (b - a) * (i + 1) / 7) for i in range(-1, 7))
+    """`a` in month -1 to `b` in month 6, in a straight line (none before it reaches 0)."""
+    return tuple(max(0, round(a + (b - a) * (m + 1) / 7)) for m in range(FIRST_MONTH, 7))
 
+
+LATER = (0,) * (-1 - FIRST_MONTH)  # the earlier months of a customer that joined in the window
 
 PROFILES: tuple[OrgProfile, ...] = (
     OrgProfile(
@@ -50,7 +60,7 @@ PROFILES: tuple[OrgProfile, ...] = (
     ),
     OrgProfile(
         "Helios Travel",
-        (600, 650, 820, 960, 3800, 1150, 1300, 1250),
+        (330, 380, 420, 470, 520, 560) + (600, 650, 820, 960, 3800, 1150, 1300, 1250),
         ("Helios Concierge", "Booking Bot"),
     ),
     OrgProfile(
@@ -61,15 +71,21 @@ PROFILES: tuple[OrgProfile, ...] = (
     ),
     OrgProfile(
         "Cobalt Retail",
-        (450, 600, 900, 1300, 1700, 2100, 2500, 2400),
+        (0, 0, 60, 150, 260, 360) + (450, 600, 900, 1300, 1700, 2100, 2500, 2400),
         ("Cobalt Shop Assistant", "Cobalt Returns", "Cobalt Legacy Bot"),
     ),
     OrgProfile("Meridian Bank", _ramp(500, 1700), ("Meridian Help", "Card Services")),
     OrgProfile(
-        "Kite Health", (0, 0, 0, 120, 420, 900, 1450, 1500), ("Kite Triage", "Kite Appointments")
+        "Kite Health",
+        LATER + (0, 0, 0, 120, 420, 900, 1450, 1500),
+        ("Kite Triage", "Kite Appointments"),
     ),
-    OrgProfile("Atlas Logistics", (0, 0, 0, 0, 45, 132, 310, 330), ("Atlas Tracker",)),
-    OrgProfile("Orbit Games", (140, 150, 160, 170, 180, 190, 200, 200), ("Orbit Support",)),
+    OrgProfile("Atlas Logistics", LATER + (0, 0, 0, 0, 45, 132, 310, 330), ("Atlas Tracker",)),
+    OrgProfile(
+        "Orbit Games",
+        (100, 105, 115, 120, 125, 135) + (140, 150, 160, 170, 180, 190, 200, 200),
+        ("Orbit Support",),
+    ),
     OrgProfile("Pinecrest Realty", _ramp(180, 300), ("Pinecrest Viewer",)),
     OrgProfile("Lumen Energy", _ramp(220, 260), ("Lumen Outage Bot", "Lumen Tariffs")),
     OrgProfile("Quartz Legal", _ramp(60, 140), ("Quartz Intake",)),
@@ -80,8 +96,10 @@ PROFILES: tuple[OrgProfile, ...] = (
     OrgProfile("Fjord Outdoor", _ramp(12, 35), ("Fjord Gear Guide",)),
     OrgProfile("Saffron Hotels", _ramp(70, 160), ("Saffron Reservations",)),
     OrgProfile("Tidewater Utilities", _ramp(25, 45), ("Tidewater Helpdesk",)),
-    OrgProfile("Ember Fitness", (8, 6, 5, 4, 4, 3, 3, 3), ("Ember Coach",)),
-    OrgProfile("Granite Builders", (0, 0, 0, 0, 0, 18, 60, 70), ("Granite Quotes",)),
+    OrgProfile(
+        "Ember Fitness", (21, 18, 15, 13, 11, 9) + (8, 6, 5, 4, 4, 3, 3, 3), ("Ember Coach",)
+    ),
+    OrgProfile("Granite Builders", LATER + (0, 0, 0, 0, 0, 18, 60, 70), ("Granite Quotes",)),
     OrgProfile(
         "Acme AI (internal)",
         _ramp(900, 1400),
@@ -153,6 +171,9 @@ class DemoData:
     requests: list[dict[str, Any]]
     exclusions: list[dict[str, str]]  # id, name, reason for the internal organizations
     tenants: str = "organizations"  # the collection the tenants go to
+    # requests created before it are the earlier months (version 5), drawn apart: `stock`
+    # draws for them from a generator of its own too
+    earlier_until: datetime | None = None
 
 
 def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 7) -> DemoData:
@@ -193,48 +214,85 @@ def generate(last_month: tuple[int, int], size: int = DEFAULT_SIZE, seed: int = 
 
     requests: list[dict[str, Any]] = []
     for m in range(-1, 7):
-        year, month = add_months(*last_month, m - 5)
-        start = datetime(year, month, 1)
-        end = datetime(*add_months(year, month, 1), 1)
-        seconds = int((end - start).total_seconds())
-        share = 1.0
-        if m == 6:  # the current month, still in progress, at the same daily rate
-            share = CURRENT_DAYS * 86400 / seconds
-            seconds = CURRENT_DAYS * 86400
-        for profile in PROFILES:
-            billable = round(profile.monthly[m + 1] * scale * share)
-            test_month = profile.name == TEST_MODE_ORG and m == TEST_MODE_MONTH
-            for _ in range(billable):
+        requests += _month(rng, people, last_month, m, org_bots, org_ids, scale)
+    requests = _planted(requests, last_month, people, org_bots, org_ids, scale, seed)
+    earlier_until = datetime(*add_months(*last_month, -6), 1)  # month -1's first day
+    requests += _earlier(last_month, org_bots, org_ids, scale, seed)
+    requests.sort(key=lambda d: d["createdAt"])  # stable: requests of one second keep their order
+    return DemoData(organizations, faq_kbs, requests, exclusions, earlier_until=earlier_until)
+
+
+def _month(
+    rng: random.Random,
+    people: _People,
+    last_month: tuple[int, int],
+    m: int,
+    org_bots: dict[str, list[tuple[str, str]]],
+    org_ids: dict[str, ObjectId],
+    scale: float,
+) -> list[dict[str, Any]]:
+    """The requests of month `m` (0 is the window's first), drawn from `rng` and `people`."""
+    year, month = add_months(*last_month, m - 5)
+    start = datetime(year, month, 1)
+    end = datetime(*add_months(year, month, 1), 1)
+    seconds = int((end - start).total_seconds())
+    share = 1.0
+    if m == 6:  # the current month, still in progress, at the same daily rate
+        share = CURRENT_DAYS * 86400 / seconds
+        seconds = CURRENT_DAYS * 86400
+    requests: list[dict[str, Any]] = []
+    for profile in PROFILES:
+        billable = round(profile.monthly[m - FIRST_MONTH] * scale * share)
+        test_month = profile.name == TEST_MODE_ORG and m == TEST_MODE_MONTH
+        for _ in range(billable):
+            when = start + timedelta(seconds=rng.randrange(seconds))
+            requests.append(
+                _request(
+                    rng,
+                    people,
+                    when,
+                    profile,
+                    org_bots,
+                    org_ids,
+                    m,
+                    billable=not test_month,
+                    test_mode=test_month,
+                )
+            )
+            for _ in range(_noise_count(rng)):
                 when = start + timedelta(seconds=rng.randrange(seconds))
                 requests.append(
-                    _request(
-                        rng,
-                        people,
-                        when,
-                        profile,
-                        org_bots,
-                        org_ids,
-                        m,
-                        billable=not test_month,
-                        test_mode=test_month,
-                    )
+                    _request(rng, people, when, profile, org_bots, org_ids, m, billable=False)
                 )
-                for _ in range(_noise_count(rng)):
-                    when = start + timedelta(seconds=rng.randrange(seconds))
-                    requests.append(
-                        _request(rng, people, when, profile, org_bots, org_ids, m, billable=False)
-                    )
-        for _ in range(round(NO_ORG_MONTHLY * scale)):
-            when = start + timedelta(seconds=rng.randrange(seconds))
-            doc = _request(rng, people, when, PROFILES[0], org_bots, org_ids, m, billable=True)
-            if rng.random() < 0.5:
-                del doc["id_organization"]
-            else:
-                doc["id_organization"] = None
-            requests.append(doc)
-    requests = _planted(requests, last_month, people, org_bots, org_ids, scale, seed)
-    requests.sort(key=lambda d: d["createdAt"])
-    return DemoData(organizations, faq_kbs, requests, exclusions)
+    for _ in range(round(NO_ORG_MONTHLY * scale)):
+        when = start + timedelta(seconds=rng.randrange(seconds))
+        doc = _request(rng, people, when, PROFILES[0], org_bots, org_ids, m, billable=True)
+        if rng.random() < 0.5:
+            del doc["id_organization"]
+        else:
+            doc["id_organization"] = None
+        requests.append(doc)
+    return requests
+
+
+def _earlier(
+    last_month: tuple[int, int],
+    org_bots: dict[str, list[tuple[str, str]]],
+    org_ids: dict[str, ObjectId],
+    scale: float,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Months FIRST_MONTH to -2 (version 5), so that the explorer's window holds data: drawn
+    from generators of their own, so that the requests, ids and end users of the later
+    months are the documents version 4 made. Older data's traits hold as in month -1 (string
+    organization ids, requests with only `participantsBots`, the legacy bot still in use);
+    their end users are their own (none of them comes back after month -2)."""
+    rng = random.Random(seed + 10)
+    people = _People(seed + 11)
+    requests: list[dict[str, Any]] = []
+    for m in range(FIRST_MONTH, -1):
+        requests += _month(rng, people, last_month, m, org_bots, org_ids, scale)
+    return requests
 
 
 def _planted(
@@ -387,7 +445,11 @@ def stock(data: DemoData, seed: int = 7) -> DemoData:
     gone_fork = str(_oid(rng, datetime(2024, 5, 1)))  # published, trashed, deleted by TTL
     first_project = str(projects[0]["_id"])
     requests = []
+    earlier = random.Random(seed + 110)  # for the earlier months (version 5): the rest as before
     for doc in data.requests:
+        draw = rng
+        if data.earlier_until is not None and doc["createdAt"] < data.earlier_until:
+            draw = earlier
         org = doc.get("id_organization")
         if org is None:
             continue  # stock requests always have a project
@@ -399,17 +461,17 @@ def stock(data: DemoData, seed: int = 7) -> DemoData:
             out["draft"] = True  # the designer's "test it" link
             attributes["sourcePage"] = "https://widget.example/?td_draft=true"
         out["preflight"] = False
-        r = rng.random()
+        r = draw.random()
         if doc["status"] != 1000 and r < 0.3:
             out.update(status=50, preflight=True)  # opened by a trigger, never answered
         elif r < 0.02:
             out["channel"] = {"name": "voice-vxml"}
         agent = attributes.pop("bot_id", None) or (doc.get("participantsBots") or [None])[0]
-        if agent is not None and str(agent) in forks and rng.random() < 0.4:
+        if agent is not None and str(agent) in forks and draw.random() < 0.4:
             agent = forks[str(agent)]  # served by the published release
-        elif agent is not None and out["id_project"] == first_project and rng.random() < 0.05:
+        elif agent is not None and out["id_project"] == first_project and draw.random() < 0.05:
             agent = gone_fork
-        if rng.random() < 0.1 and agent is not None:
+        if draw.random() < 0.1 and agent is not None:
             attributes["bot_id"] = agent  # a deployment that sets it
         humans = doc.get("participantsAgents") or []
         if agent is None:
@@ -417,11 +479,13 @@ def stock(data: DemoData, seed: int = 7) -> DemoData:
         elif doc.get("participantsBots"):
             out.update(participants=[f"bot_{agent}"], participantsBots=[agent], hasBot=True)
         else:  # handed to a human: the agent leaves both arrays, or stays in participants
-            kept = [f"bot_{agent}"] if rng.random() < 0.3 else []
+            kept = [f"bot_{agent}"] if draw.random() < 0.3 else []
             out.update(participants=[*kept, *humans], participantsBots=[], hasBot=False)
         out["attributes"] = attributes
         requests.append(out)
-    return DemoData(projects, bots, requests, data.exclusions, tenants="projects")
+    return DemoData(
+        projects, bots, requests, data.exclusions, "projects", earlier_until=data.earlier_until
+    )
 
 
 WIDE_NAMES = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Fable", "Granite", "Harbor", "Iris",
