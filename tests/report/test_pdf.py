@@ -1,5 +1,6 @@
 """The pack and the statements as PDF, read as a reader would: pypdf's text of the pages."""
 
+import io
 import json
 import re
 import subprocess
@@ -23,8 +24,6 @@ FOOTER = pdf.Footer(
 
 
 def pages_text(data: bytes | Path) -> list[str]:
-    import io
-
     reader = PdfReader(io.BytesIO(data) if isinstance(data, bytes) else data)
     return [page.extract_text() for page in reader.pages]
 
@@ -51,18 +50,57 @@ def test_a_hostile_name_is_text_and_every_page_has_the_footer(tmp_path: Path) ->
     assert HOSTILE in pages[0]  # the name as it is, not markup
     assert_footer_on_every_page(pages, "Usage report, Oct 2026", FOOTER.data_as_of)
     assert all(p.count("Organization Conversations") == 1 for p in pages)  # the header repeats
-    size = PdfReader(__import__("io").BytesIO(data)).pages[0].mediabox
+    size = PdfReader(io.BytesIO(data)).pages[0].mediabox
     assert (round(float(size.width)), round(float(size.height))) == (612, 792)  # Letter
 
 
-def test_pages_are_joined_with_their_styles_once_and_links_inside() -> None:
+def test_pages_are_joined_with_links_inside_and_report_css_alone() -> None:
+    """The pages' own stylesheets are left out (report.css styles the paper); each inline
+    style becomes a class shared by the elements that had it, the rest of the tag as it was."""
     style = "<style>p{color:red}</style>"
-    page = f"<html><head>{style}</head><body class='x'><p>one</p></body></html>"
+    cell = '<td style="padding:3px;text-align:right;">1</td>'
+    page = (
+        f"<html><head>{style}</head><body class='x'><p>one</p><table><tr>{cell}"
+        f"<td class=\"n\" id=q style='padding:3px;text-align:right'>2</td>"
+        '<td style="color:red}x{color:blue">3</td></tr></table>'
+        '<svg><rect style="fill:red"/></svg></body></html>'
+    )
     index = '<html><body><a href="1_a.html">A</a><a href="tables/t.csv">t</a></body></html>'
     joined = pdf.joined([("index.html", index), ("1_a.html", page), ("2_b.html", page)], "T")
-    assert joined.count(style) == 1 and joined.count('class="pdf-sheet"') == 3
+    assert style not in joined and joined.count('class="pdf-sheet"') == 3
+    assert '<html class="pdf-pack">' in joined
     assert 'href="#1_a"' in joined and 'href="tables/t.csv"' in joined
     assert "<div class='x'>" in joined
+    assert joined.count('<td class="pdf-s0">1</td>') == 2  # one class for both pages
+    assert joined.count('<td id=q class="n pdf-s0">2</td>') == 2
+    assert ".pdf-s0 { padding:3px;text-align:right }" in joined
+    assert joined.count('style="color:red}x{color:blue"') == 2  # it could leave its rule
+    assert joined.count('<rect style="fill:red"/>') == 2  # an SVG is drawn with its own
+    assert 'style="padding' not in joined
+
+
+def test_an_inline_style_outweighs_report_css_as_on_the_page(tmp_path: Path) -> None:
+    """Inline styles become classes with the weight they had: over report.css's rules (its
+    tables are 8pt on paper), under its !important ones (a header cell wraps on paper
+    whatever its page said)."""
+    cell = "padding:3px 8px;white-space:nowrap;font-size:13px;"
+    head = " ".join(["header"] * 60)
+    rows = "".join(f'<tr><td style="{cell}">row{i}</td></tr>' for i in range(300))
+    html = (
+        f'<html><body><table><thead><tr><th style="{cell}">{head}</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table><table><tr><td>plain</td></tr></table></body></html>"
+    )
+    (tmp_path / "index.html").write_text(html)
+    reader = PdfReader(io.BytesIO(pdf.pack_pdf(tmp_path, ["index.html"], FOOTER, "A4")))
+    sizes: dict[str, float] = {}
+    for page in reader.pages:
+        page.extract_text(
+            visitor_text=lambda t, cm, tm, font, size: sizes.setdefault(t.strip(), size)
+        )
+    assert round(sizes["row0"]) == 13 and round(sizes["plain"] * 0.75) == 8  # px; 8pt
+    first = reader.pages[0].extract_text()
+    assert first.startswith("header") and "header\nheader" in first  # wrapped
+    assert len(reader.pages) > 2
 
 
 def test_the_footer_is_one_css_string_whatever_it_says() -> None:
@@ -133,3 +171,42 @@ def test_without_weasyprint_the_html_pack_is_made_with_one_line_why(
     eml = (folder / "usage-report-2026-10.eml").read_text()
     assert "usage-report-2026-10.zip" in eml and "application/pdf" not in eml
     assert "There is no PDF this month" in eml
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the linker's cache is Linux's")
+@pytest.mark.parametrize(
+    ("case", "setup"),
+    [
+        ("the linker's cache", ""),
+        ("no ldconfig", "pdf._linker_cache = lambda: ''"),
+        ("a first try that fails", "sys.modules['weasyprint.text.ffi'] = None"),
+    ],
+)
+def test_weasyprint_is_imported_without_a_compiler_run(case: str, setup: str) -> None:
+    """Its libraries come from one `ldconfig -p`, not from ctypes' search (gcc and ld for
+    each name WeasyPrint tries); without it, or if that fails, the usual search, quietly."""
+    code = (
+        "import ctypes.util, sys\n"
+        "from usage_lib.report import pdf\n"
+        "searched = []\n"
+        "usual = ctypes.util.find_library\n"
+        "ctypes.util.find_library = lambda name: searched.append(name) or usual(name)\n"
+        f"{setup}\n"
+        "assert pdf._weasyprint().HTML\n"
+        "print(len(searched))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.split() == [done.stdout.split()[-1]], done.stdout  # nothing else said
+    searched = int(done.stdout.split()[-1])
+    assert (searched == 0) == (case == "the linker's cache"), searched
+
+
+def test_warming_loads_weasyprint_and_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the pack can do in a thread while its notebooks run; a machine without
+    WeasyPrint hears about it when the PDF is made, not here."""
+    pdf.warm()
+    assert "weasyprint" in sys.modules
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    pdf.warm()

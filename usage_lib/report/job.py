@@ -14,6 +14,7 @@ import errno
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +40,7 @@ from usage_lib.report.digest import Digest
 from usage_lib.report.mail import MAX_MESSAGE_BYTES, Letter, addressed, compose, parse
 from usage_lib.report.manifest import Compared, Manifest, NotebookTime, Span, Timings
 from usage_lib.report.pages import index_page
-from usage_lib.report.pdf import Footer, PdfUnavailable, pack_pdf
+from usage_lib.report.pdf import Footer, PdfUnavailable, pack_pdf, warm
 from usage_lib.report.reconcile import compare, read_billed
 from usage_lib.report.restate import published, restatements
 from usage_lib.report.smtp import Mailing
@@ -171,6 +172,9 @@ def make_pack(
                 "steps_path": str((staging / "steps.json").resolve()),
                 **compared.parameters,
             }
+            # WeasyPrint's start-up (its libraries, the fonts) while the kernels work
+            warming = threading.Thread(target=warm, name="pdf-warm", daemon=True)
+            warming.start()
             with passes.timed("notebooks"):
                 pages = _run(notebooks, staging, parameters, jobs, log, out, month)
 
@@ -194,6 +198,7 @@ def make_pack(
                 compared=compared.figures(),
                 read=_read(cube.read, watch_read),
             )
+            warming.join()
             with passes.timed("pdf") as lap:
                 made_pdf = _pdf(
                     staging, month, ["index.html", *(p.html for p in pages)], digest, source
