@@ -142,6 +142,8 @@ def pack(
         "USAGE_MONGODB_URI": uri,
         "USAGE_CONFIG": str(EXAMPLE_CONFIG),
         "HOME": str(out),
+        # the worker's local store (conftest.py): the later runs on this database are warm
+        "USAGE_CACHE_DIR": os.environ["USAGE_CACHE_DIR"],
     }
     done = subprocess.run(
         [str(BIN), "run", "--month", "2026-10", "--out", str(out)],

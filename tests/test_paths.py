@@ -6,12 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from email import policy
 from pathlib import Path
 
 from usage_lib import paths
+from usage_lib.core.periods import last_full_month
+from usage_lib.demo.server import SharedServer, demo_server
 
 ROOT = Path(__file__).resolve().parent.parent
+AS_OF = "2026-11-20"  # conftest.py's: the session's demo data ends with Oct 2026
 
 
 def test_from_the_checkout_everything_is_in_the_project() -> None:
@@ -55,7 +59,18 @@ def test_the_installed_command_makes_the_full_demo_pack_in_an_empty_folder(
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "PYTHONPATH": str(installed),
         "HOME": str(home),
+        "USAGE_AS_OF": AS_OF,  # the demo data of Oct 2026, whatever the day the suite runs
     }
+    # The session's demo data (conftest.py), linked into the user's cache folder where a first
+    # `--demo` run leaves it: its 140,000 conversations are generated once a session
+    # (tests/demo makes one from nothing). The command must find it there, by its name.
+    session = demo_server(last_full_month(date.fromisoformat(AS_OF)), quiet=True)
+    assert isinstance(session, SharedServer)
+    session.stop()  # our share of it: the session keeps it running
+    demo_db = home / ".cache" / "usage-lib" / "demo-db"
+    demo_db.mkdir(parents=True)
+    name = session.folder.name
+    (demo_db / name).symlink_to(session.folder, target_is_directory=True)
     code = "import usage_lib.paths as p; print(p.PACKAGE, p.checkout())"
     where = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=work, capture_output=True, text=True
@@ -79,6 +94,7 @@ def test_the_installed_command_makes_the_full_demo_pack_in_an_empty_folder(
     assert set(manifest["pages"]) == pages and manifest["source"] == "embedded demo database"
     assert manifest["billable"]["month"] > 0
     assert (home / ".cache" / "usage-lib" / "demo-db").is_dir()  # the user's cache folder
+    assert (demo_db / f"{name}.lock").is_file()  # the command looked for its demo data there
     message = email.message_from_bytes(
         (pack / "usage-report-2026-10.eml").read_bytes(), policy=policy.default
     )

@@ -117,6 +117,9 @@ def alerts(out: Path, env: dict[str, str], *args: str) -> subprocess.CompletedPr
         "HOME": str(out),
         "USAGE_CONFIG": str(EXAMPLE_CONFIG),
         "USAGE_MONGODB_URI": os.environ["USAGE_MONGODB_URI"],
+        # the session's local store (conftest.py), as the tests above use it: the daily run
+        # is warm, as a user's cron run is (a cold first read is test_warm's subject)
+        "USAGE_CACHE_DIR": os.environ["USAGE_CACHE_DIR"],
         **env,
     }
     return subprocess.run(

@@ -12,6 +12,7 @@ import oracle
 import pytest
 from support import BIN, PASSWORD
 
+from usage_lib.connection import open_source
 from usage_lib.core.config import load_config
 from usage_lib.core.db import database
 from usage_lib.core.source import Source
@@ -138,7 +139,7 @@ def test_a_failed_run_leaves_the_previous_pack(pack: Path, read_only: Any, tmp_p
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
     nbformat.write(nb, broken / "2_agents.ipynb")
     config = load_config(EXAMPLE_CONFIG, env={"USAGE_MONGODB_URI": read_only[0]})
-    source = Source(database(config), config, demo=False)
+    source = open_source(config, quiet=True)  # warm: `pack` read these days
     with pytest.raises(report.ReportError, match="2_agents.ipynb failed.*boom"):
         report.make_pack(source, "2026-10", out, report_notebooks(broken), progress=False)
     assert {p.name: p.read_bytes() for p in pack.rglob("*") if p.is_file()} == before

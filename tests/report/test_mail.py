@@ -5,11 +5,13 @@ from __future__ import annotations
 import email
 import io
 import json
+import os
 import re
 import shutil
 import ssl
 import subprocess
 import zipfile
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import date
 from email import policy
 from email.message import EmailMessage
@@ -22,6 +24,7 @@ from aiosmtpd.controller import Controller
 from mailbox_server import SMTP_PASSWORD, Mailbox
 from support import BIN, PASSWORD
 
+from usage_lib.cli import main
 from usage_lib.demo.server import free_port
 from usage_lib.errors import ConfigError
 from usage_lib.paths import EXAMPLE_CONFIG
@@ -38,22 +41,42 @@ def month(pack: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def send(month: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`usage-report send` as a user runs it; the database URI (with its password) is in the environment."""
-    full_env = {
+def user_env(month: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment a user runs `send` with: the database URI (with its password) is in it."""
+    return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(month.parent),
         "USAGE_CONFIG": str(EXAMPLE_CONFIG),
         "USAGE_MONGODB_URI": f"mongodb://reader:{PASSWORD}@127.0.0.1:1/tiledesk",
         **env,
     }
+
+
+def send(month: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`usage-report send` as a user runs it, the installed command in a process of its own."""
     return subprocess.run(
         [str(BIN), "send", "--month", month.name, "--out", str(month.parent), *args],
-        env=full_env,
+        env=user_env(month, env),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def send_here(month: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`send` called in this process (`cli.main`), in only the environment `send` gets: what
+    it returns and prints. For the tests of what the command decides (which exit code, which
+    line, what is recorded); the real process is the subject of the tests that use `send`."""
+    argv = ["send", "--month", month.name, "--out", str(month.parent), *args]
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        for name in list(os.environ):
+            if name.startswith(("USAGE_", "SSL_")):
+                patch.delenv(name)
+        for name, value in user_env(month, env).items():
+            patch.setenv(name, value)
+        code = main(argv)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -159,15 +182,15 @@ def test_a_second_run_sends_nothing_unless_forced(
     month: Path, smtp: tuple[Mailbox, dict[str, str]]
 ) -> None:
     box, env = smtp
-    assert send(month, env).returncode == 0
-    again = send(month, env)
+    assert send_here(month, env).returncode == 0
+    again = send_here(month, env)
     assert again.returncode == 0 and "Already sent" in again.stdout and "--force" in again.stdout
     assert len(box.received) == 1 and len(sent_records(month)) == 1
 
-    forced = send(month, env, "--force")
+    forced = send_here(month, env, "--force")
     assert forced.returncode == 0 and len(box.received) == 2 and len(sent_records(month)) == 2
 
-    other = send(
+    other = send_here(
         month, env, "--to", "board@example.com"
     )  # another recipient list is another sending
     assert other.returncode == 0 and len(box.received) == 3
@@ -177,7 +200,7 @@ def test_a_second_run_sends_nothing_unless_forced(
 def test_refused_connection_exits_4_and_records_nothing(month: Path, smtp: Any) -> None:
     _, env = smtp
     before = (month / "manifest.json").read_bytes()
-    done = send(month, {**env, "USAGE_SMTP_PORT": str(free_port())})
+    done = send_here(month, {**env, "USAGE_SMTP_PORT": str(free_port())})
     assert done.returncode == 4
     assert (
         done.stderr.count("\n") == 1
@@ -193,7 +216,7 @@ def test_authentication_failure_exits_4_without_the_password(
 ) -> None:
     box, env = smtp
     wrong = "not-the-PW-123"
-    done = send(month, {**env, "USAGE_SMTP_PASSWORD": wrong})
+    done = send_here(month, {**env, "USAGE_SMTP_PASSWORD": wrong})
     assert done.returncode == 4 and "refused the login" in done.stderr and "535" in done.stderr
     assert wrong not in done.stdout + done.stderr and SMTP_PASSWORD not in done.stderr
     assert box.received == [] and sent_records(month) == []
@@ -203,11 +226,11 @@ def test_a_rejected_recipient_sends_to_nobody_and_the_same_command_retries(
     month: Path, smtp: tuple[Mailbox, dict[str, str]]
 ) -> None:
     box, env = smtp
-    done = send(month, env, "--to", "ceo@example.com", "nobody@example.com")
+    done = send_here(month, env, "--to", "ceo@example.com", "nobody@example.com")
     assert done.returncode == 4 and "nobody@example.com" in done.stderr and "550" in done.stderr
     assert box.received == [] and sent_records(month) == []  # all or nothing: ceo@ got nothing
 
-    retry = send(month, env, "--to", "ceo@example.com")
+    retry = send_here(month, env, "--to", "ceo@example.com")
     assert retry.returncode == 0 and len(box.received) == 1 and len(sent_records(month)) == 1
 
 
@@ -223,7 +246,7 @@ def test_implicit_tls(month: Path, tls: tuple[ssl.SSLContext, Path]) -> None:
             "USAGE_SMTP_SECURITY": "ssl",
             "SSL_CERT_FILE": str(tls[1]),
         }
-        done = send(month, env)
+        done = send_here(month, env)
     finally:
         controller.stop()
     assert done.returncode == 0, done.stderr
@@ -236,7 +259,7 @@ def test_dry_run_writes_the_eml_and_sends_nothing(
     box, env = smtp
     eml = month / "usage-report-2026-10.eml"
     assert parse(eml.read_bytes())["To"] != "ceo@example.com"
-    done = send(month, env, "--dry-run", "--to", "ceo@example.com")
+    done = send_here(month, env, "--dry-run", "--to", "ceo@example.com")
     assert done.returncode == 0 and str(eml) in done.stdout
     assert box.received == [] and sent_records(month) == []
     message = parse(eml.read_bytes())
@@ -265,15 +288,15 @@ def test_a_pack_without_its_message_says_so(
 ) -> None:
     box, env = smtp
     (month / "usage-report-2026-10.eml").unlink()
-    done = send(month, env)
+    done = send_here(month, env)
     assert done.returncode == 1 and "usage-report-2026-10.eml is missing" in done.stderr
     assert box.received == [] and sent_records(month) == []
 
 
 def test_missing_smtp_or_recipients_are_input_errors(month: Path) -> None:
-    done = send(month, {})
+    done = send_here(month, {})
     assert done.returncode == 2 and "USAGE_SMTP_HOST: not set" in done.stderr
-    done = send(month, {"USAGE_SMTP_HOST": "127.0.0.1"}, "--to", "not-an-address")
+    done = send_here(month, {"USAGE_SMTP_HOST": "127.0.0.1"}, "--to", "not-an-address")
     assert done.returncode == 2 and "--to: 'not-an-address' is not an email address" in done.stderr
 
 
@@ -309,7 +332,7 @@ def test_the_monthly_job_rebuilds_the_pack_but_does_not_send_twice(
 ) -> None:
     """`run --month ... --email` as cron runs it, after the month already went out."""
     box, env = smtp
-    assert send(month, env).returncode == 0
+    assert send_here(month, env).returncode == 0
     [record] = sent_records(month)
     generated = json.loads((month / "manifest.json").read_text())["generated_at"]
     done = subprocess.run(
@@ -319,6 +342,7 @@ def test_the_monthly_job_rebuilds_the_pack_but_does_not_send_twice(
             "HOME": str(month.parent),
             "USAGE_CONFIG": str(EXAMPLE_CONFIG),
             "USAGE_MONGODB_URI": read_only[0],
+            "USAGE_CACHE_DIR": os.environ["USAGE_CACHE_DIR"],  # the worker's local store
             **env,
         },
         capture_output=True,

@@ -10,9 +10,8 @@ import pytest
 from data import ROOT
 from pymongo import MongoClient
 
+from usage_lib.connection import open_source
 from usage_lib.core.config import Reconcile, load_config
-from usage_lib.core.db import database
-from usage_lib.core.source import Source
 from usage_lib.errors import ReconcileError
 from usage_lib.paths import EXAMPLE_CONFIG, report_notebooks
 from usage_lib.report.job import make_pack
@@ -109,7 +108,9 @@ def test_the_demo_pack_gains_a_reconciliation_page(tmp_path: Path) -> None:
         + f'\n[reconcile]\ncsv = "{ROOT / "docs" / "demo-billing-2026-10.csv"}"\n'
     )
     config = load_config(config_file, env={"USAGE_MONGODB_URI": os.environ["USAGE_MONGODB_URI"]})
-    source = Source(database(config), config, demo=False, key="demo")
+    # opened as the commands open it, with the worker's local store (conftest.py): the days an
+    # earlier test (the notebooks) read of the demo data are not read again
+    source = open_source(config, quiet=True)
     made = make_pack(source, "2026-10", tmp_path / "out", report_notebooks(),
                      progress=False)  # fmt: skip
     flagged = {
@@ -135,7 +136,7 @@ def test_an_unreadable_billing_source_leaves_the_rest_of_the_pack(
     config_file = tmp_path / "usage.toml"
     config_file.write_text(EXAMPLE_CONFIG.read_text() + '\n[reconcile]\ncsv = "nowhere.csv"\n')
     config = load_config(config_file, env={"USAGE_MONGODB_URI": read_only[0]})
-    source = Source(database(config), config, demo=False, key="read-only")
+    source = open_source(config, quiet=True)  # with the worker's store, as `pack` ran
     made = make_pack(source, "2026-10", tmp_path / "out", report_notebooks(),
                      progress=False)  # fmt: skip
     assert made.warnings == (
