@@ -1,5 +1,5 @@
 """`python -m benchmarks [--sizes N,N] [--wide N,N] [--repeat N] [--per-table-up-to N]
-[--out FILE] [--tables PAGE]`: prints the figures and their tables; bad input is one line,
+[--only warm,pack] [--out FILE] [--tables PAGE]`: prints the figures and their tables; bad input is one line,
 exit 2. A run of the default sizes also writes the tables as the docs' page
 (docs/benchmark-figures.md). `python -m benchmarks --tables-only FILE [--tables PAGE]` writes
 that page from the figures of an earlier run (a bench.json), measuring nothing."""
@@ -16,6 +16,7 @@ from benchmarks import tables
 from benchmarks.bench import (
     DEFAULT_SIZES,
     DEFAULT_WIDE,
+    ONLY,
     explore_table,
     run_bench,
     table,
@@ -66,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=("warm",),
-        help="warm: measure only warm runs against cold ones (benchmarks/warm.py) at each size",
+        metavar="PART,PART",
+        default="",
+        help="measure only these parts at each size: "
+        + "; ".join(f"{name}: {what}" for name, what in ONLY.items()),
     )
     parser.add_argument("--out", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument(
@@ -101,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).absolute() if args.out else None
     if out is not None and not out.parent.is_dir():
         fail(f"--out: folder {out.parent} does not exist")
-    full = (sizes, wide, args.repeat, args.only) == (DEFAULT_SIZES, DEFAULT_WIDE, 3, None)
+    only = frozenset(p.strip() for p in args.only.split(",") if p.strip())
+    if only - set(ONLY):
+        fail(f"--only: {', '.join(sorted(only - set(ONLY)))}: the parts are {', '.join(ONLY)}")
+    full = (sizes, wide, args.repeat, only) == (DEFAULT_SIZES, DEFAULT_WIDE, 3, frozenset())
     if page is None and full:
         page = tables.PAGE  # the full benchmark: its figures are the docs'
     started = time.perf_counter()
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         args.per_table_up_to,
         log=lambda s: print(s, flush=True),
         wide=wide,
-        warm_only=args.only == "warm",
+        only=only,
     )
     total_s = time.perf_counter() - started
     print(

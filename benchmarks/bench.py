@@ -65,6 +65,10 @@ DEFAULT_SIZES = (50_000, 150_000, 500_000)  # conversations in the collection
 DEFAULT_WIDE = (2_000, 4_000)  # tenants of the wide shape
 WINDOW_SHARE = 0.622  # of the demo's conversations, the share in the 6-month window (generator v5)
 MONTH = (2026, 10)
+ONLY = {  # --only: parts of the benchmark that run alone
+    "warm": "warm runs against cold ones (benchmarks/warm.py)",
+    "pack": "the whole pack, pass by pass, with its PDF",
+}
 METHODS = ("floor", "project", "metrics", "naive", "per_table")
 HANDSHAKE = {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo", "saslStart",
              "saslContinue"}  # fmt: skip
@@ -419,9 +423,9 @@ def run_bench(
     per_table_up_to: int = 50_000,
     log: Callable[[str], None] = print,
     wide: tuple[int, ...] = DEFAULT_WIDE,
-    warm_only: bool = False,
+    only: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Figures for every size and method (`warm_only`: warm against cold alone), `repeat` runs each (per_table: one run, measured in
+    """Figures for every size and method (`only`: of ONLY's parts alone), `repeat` runs each (per_table: one run, measured in
     full up to `per_table_up_to` conversations, estimated above; see `_estimate_per_table`):
     the deep shape (the demo's 20-odd customers, `sizes` conversations), then the wide one
     (`wide` tenants, 2-3 agents and 40 conversations each over 13 months)."""
@@ -447,11 +451,16 @@ def run_bench(
                 f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
             tables: dict[str, Any] = {}
             case = {"shape": shape, "size": size, "documents": documents}
-            if warm_only:
-                log("  warm against cold only (--only warm):")
-                records += [
-                    {**case, "method": "warm", **f} for f in warm.measure(server.uri, repeat, log)
-                ]
+            if only:
+                log(f"  {' and '.join(sorted(only))} only (--only):")
+                if "pack" in only:
+                    records.append({**case, "method": "pack", **_spawn("pack", server.uri)})
+                    log(_line(records[-1], records))
+                if "warm" in only:  # last: it writes to the data
+                    records += [
+                        {**case, "method": "warm", **f}
+                        for f in warm.measure(server.uri, repeat, log)
+                    ]
                 continue
             for method in METHODS:
                 if method == "per_table" and conversations > per_table_up_to:

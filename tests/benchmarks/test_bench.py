@@ -134,12 +134,15 @@ def test_bench_command_writes_every_record(tmp_path: Path) -> None:
     assert "| 3,000 | " in done.stdout.split("first load s")[1]  # the explorer's table
 
 
-def test_bench_rejects_bad_sizes() -> None:
+@pytest.mark.parametrize(
+    ("args", "flag"), [(["--sizes", "50k"], "--sizes"), (["--only", "warm,cold"], "--only")]
+)
+def test_bench_rejects_bad_input(args: list[str], flag: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--sizes", "50k"],
+        [sys.executable, "-m", "benchmarks", *args],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
     )
-    assert done.returncode == 2 and "--sizes" in done.stderr and done.stderr.count("\n") == 1
+    assert done.returncode == 2 and flag in done.stderr and done.stderr.count("\n") == 1
