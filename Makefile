@@ -21,7 +21,8 @@ report: $(STAMP)
 
 ## The whole suite: lint, types, unit, integration and notebook (nbval) tests, two files at a
 ## time; files sharing a costly fixture go to one worker and the longest go first (conftest.py's
-## GROUPS and FIRST). About TIMING minutes on 2 cores; the demo database is shared by both workers.
+## GROUPS and FIRST). About 23 minutes on 2 cores, 20 of them pytest (over the 15 we aim for);
+## the demo database is shared by both workers.
 test: lint docs
 	env -u USAGE_MONGODB_URI -u USAGE_CONFIG $(BIN)/python -m pytest -n 2 --dist loadfile
 

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -210,3 +211,27 @@ def test_warming_loads_weasyprint_and_never_raises(monkeypatch: pytest.MonkeyPat
     assert "weasyprint" in sys.modules
     monkeypatch.setitem(sys.modules, "weasyprint", None)
     pdf.warm()
+
+
+def test_the_quiet_import_leaves_what_other_threads_print(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The pack imports WeasyPrint in a thread while the main one prints its progress: only
+    the importing thread's output (WeasyPrint's banner on a failed try) is dropped."""
+    stream = sys.stdout
+    entered, printed = threading.Event(), threading.Event()
+
+    def importing() -> None:
+        with pdf._quiet_in_this_thread():
+            print("WeasyPrint's banner")
+            entered.set()
+            printed.wait(10)
+
+    thread = threading.Thread(target=importing)
+    thread.start()
+    assert entered.wait(10)
+    print("Running 1_platform.ipynb ...")  # the main thread, while the other is quiet
+    printed.set()
+    thread.join(10)
+    assert capsys.readouterr().out == "Running 1_platform.ipynb ...\n"
+    assert sys.stdout is stream

@@ -392,7 +392,8 @@ def send_pack(pack: Pack, mailing: Mailing, force: bool = False, dry_run: bool =
 
 def _logger(progress: bool) -> Callable[[str], None]:
     def log(message: str) -> None:
-        if progress:
-            print(message, file=sys.stderr, flush=True)
+        if progress:  # one write with its newline: the notebooks' threads log at once
+            sys.stderr.write(f"{message}\n")
+            sys.stderr.flush()
 
     return log

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import io
 import os
 import re
 import struct
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html import escape, unescape
@@ -164,7 +164,7 @@ def _weasyprint() -> Any:
     try:
         if "weasyprint" not in sys.modules and sys.platform.startswith("linux"):
             try:  # quietly: on failure WeasyPrint prints a banner before it raises
-                with _libraries_from_ldconfig(), contextlib.redirect_stdout(io.StringIO()):
+                with _libraries_from_ldconfig(), _quiet_in_this_thread():
                     import weasyprint
             except Exception:  # the linker's cache did not know them: the usual search
                 for name in [m for m in sys.modules if m.partition(".")[0] == "weasyprint"]:
@@ -173,6 +173,33 @@ def _weasyprint() -> Any:
     except Exception as exc:  # missing, or Pango not found (OSError)
         raise PdfUnavailable(_reason("WeasyPrint is not available", exc)) from None
     return weasyprint
+
+
+class _ThreadFilter:
+    """A stream that drops what one thread writes and passes on what the others do."""
+
+    def __init__(self, stream: Any, thread: int) -> None:
+        self._stream, self._thread = stream, thread
+
+    def write(self, text: str) -> int:
+        return len(text) if threading.get_ident() == self._thread else self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _quiet_in_this_thread() -> Iterator[None]:
+    """What this thread prints is dropped, not what the others print: the pack imports
+    WeasyPrint in a thread (`warm`) while the main one prints its progress, so
+    `contextlib.redirect_stdout`, which swaps the stream for every thread, would eat it."""
+    previous = sys.stdout
+    sys.stdout = quiet = _ThreadFilter(previous, threading.get_ident())  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.stdout is quiet:  # not if another thread has since set a stream of its own
+            sys.stdout = previous
 
 
 _ABI = {  # ldconfig's name for this machine's libraries, as ctypes.util has it
