@@ -301,5 +301,6 @@ def warm() -> None:
     types, the fonts' configuration): a caller can pay that in a thread while other work
     runs, as the pack can while its notebooks run. Never raises: a failure is the PDF's to
     report, when one is made."""
-    with contextlib.suppress(Exception):
-        _weasyprint().HTML(string="<p>warm</p>").write_pdf()
+    sample = "<h1>Warm</h1><p>warm</p><table><tr><th>a</th><td>1</td></tr></table>"
+    with contextlib.suppress(Exception):  # the pack's stylesheets and fonts, parsed and found
+        render(sample, Footer("", "", ""), "A4", Path.cwd())
