@@ -120,13 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         only=only,
     )
     total_s = time.perf_counter() - started
+    records[0]["run"] = tables.run_info(total_s)  # when and on what: the first record says
+    if out is not None:  # kept first: printing the tables must not lose the figures
+        write_atomic(out, dumps(records).encode())
+        print(f"Wrote {out}")
     print(
         f"\n{table(records)}\n{explore_table(records)}\n{warm_table(records)}\nTotal {total_s:.0f} s."
     )
-    records[0]["run"] = tables.run_info(total_s)  # when and on what: the first record says
-    if out is not None:
-        write_atomic(out, dumps(records).encode())
-        print(f"Wrote {out}")
     if page is not None:
         source = out.name if out is not None else "this run (no --out)"
         if out is not None and out.is_relative_to(tables.ROOT):

@@ -559,15 +559,18 @@ def table(records: list[dict[str, Any]]) -> str:
     for r in records:
         if r["size"] == 0 or r["method"] in ("explore", "warm"):  # their own tables
             continue
-        floor_s = next(x["wall_s"] for x in records if _same(x, r) and x["method"] == "floor")
+        floor_s = next(  # none when the floor was not measured (--only pack)
+            (x["wall_s"] for x in records if _same(x, r) and x["method"] == "floor"), None
+        )
         split = (
             f"{r['data_s']} / {r['watch_s']} / {r['steps_s']} / {r['beyond_data_s']}"
             if r["method"] == "pack"
             else ""
         )
         name = r["method"] + (" (est.)" if r.get("estimated") else "")
+        ratio = f"{r['wall_s'] / floor_s:.2f}" if floor_s else "–"
         lines.append(
-            f"| {_label(r)} | {name} | {r['wall_s']:.2f} | {r['wall_s'] / floor_s:.2f} | "
+            f"| {_label(r)} | {name} | {r['wall_s']:.2f} | {ratio} | "
             f"{r['server_commands']} | {_n(r['docs_returned'])} | {_n(r['bytes_returned'])} | "
             f"{_n(r.get('largest_doc'))} | {r['peak_rss_mb']:.0f} | {split} |"
         )
