@@ -127,6 +127,13 @@ def test_the_readme_block_says_each_warm_figure_against_its_target() -> None:
         "| size | explore (target 0.20x) | alerts (target 0.20x) | pack (target 0.33x) |" in block
     )
     assert "| 500,000 | 0.31x / 0.42x | 0.18x / 0.25x | 0.50x / 0.55x |" in block
+    assert "Above the target here: alerts, explore, pack. On SecantusDB" in block
+    met = tables.warm_summary(
+        [warm_record("alerts", "warm", 0.18), warm_record("pack", "warm", 0.3),
+         warm_record("pack", "edit storm", 1.2)]  # a storm reads every day again, as cold
+    )  # fmt: skip
+    assert "| 150,000 | 0.18x / – | 0.30x / – |" in met  # no new day measured: no figure
+    assert "Above the target" not in met
     readme = f"intro\n{tables.BEGIN}\nold figures\n{tables.END}\nmap\n"
     assert (
         tables.with_block(readme, block) == f"intro\n{tables.BEGIN}\n{block}\n{tables.END}\nmap\n"
