@@ -108,8 +108,9 @@ def test_the_demo_pack_gains_a_reconciliation_page(tmp_path: Path) -> None:
         + f'\n[reconcile]\ncsv = "{ROOT / "docs" / "demo-billing-2026-10.csv"}"\n'
     )
     config = load_config(config_file, env={"USAGE_MONGODB_URI": os.environ["USAGE_MONGODB_URI"]})
-    # opened as the commands open it, with the worker's local store (conftest.py): the days an
-    # earlier test (the notebooks) read of the demo data are not read again
+    # opened as the commands open it, with the worker's local store (conftest.py), which the
+    # notebooks of its group share: this test runs first there (tests/ is collected before
+    # notebooks/), so it reads the demo's days and the notebooks find them in the store
     source = open_source(config, quiet=True)
     made = make_pack(source, "2026-10", tmp_path / "out", report_notebooks(),
                      progress=False)  # fmt: skip
